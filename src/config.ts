@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { DEFAULT_TIERS, TIER_NAMES, tierLimitsSchema, type TierTable } from './domain/tiers.js';
+
+const tierOverridesSchema = z.partialRecord(z.enum(TIER_NAMES), tierLimitsSchema.partial());
+
+const jsonString = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((raw, ctx) => {
+    try {
+      return schema.parse(JSON.parse(raw)) as z.output<T>;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not valid JSON for this setting: ${String(err)}` });
+      return z.NEVER;
+    }
+  });
+
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  DATABASE_URL: z.url().optional(),
+  REDIS_URL: z.url().optional(),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  WARDEN_SECRET: z.string().min(16).optional(),
+  WARDEN_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_:.-]*$/).default('warden:'),
+  WARDEN_DATA_DIR: z.string().default('.data'),
+  WARDEN_WORKERS: z.coerce.number().int().min(0).max(10_000).default(4),
+  WARDEN_STEP_MS: z.coerce.number().int().min(0).default(500),
+  WARDEN_CHECKS_FAIL_RATE: z.coerce.number().min(0).max(1).default(0.3),
+  WARDEN_LEASE_SECONDS: z.coerce.number().int().positive().default(3600),
+  WARDEN_HEARTBEAT_SECONDS: z.coerce.number().positive().optional(),
+  WARDEN_QUEUE_CAP: z.coerce.number().int().positive().default(100),
+  WARDEN_MAX_JOB_AGE_HOURS: z.coerce.number().positive().default(72),
+  WARDEN_MIDNIGHT_JITTER_SECONDS: z.coerce.number().int().min(0).default(300),
+  WARDEN_TIERS: jsonString(tierOverridesSchema).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface WardenConfig {
+  env: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  host: string;
+  port: number;
+  secret: string | undefined;
+  keyPrefix: string;
+  dataDir: string;
+  workers: number;
+  stepMs: number;
+  checksFailRate: number;
+  leaseSeconds: number;
+  heartbeatSeconds: number;
+  queueCap: number;
+  maxJobAgeHours: number;
+  midnightJitterSeconds: number;
+  tiers: TierTable;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+/** Thrown with every bad setting listed, so a misconfigured start says what to fix. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment once; the result is passed down, never re-read from process.env. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const tiers = structuredClone(DEFAULT_TIERS);
+  for (const name of TIER_NAMES) {
+    const override = e.WARDEN_TIERS?.[name];
+    if (override) tiers[name] = tierLimitsSchema.parse({ ...tiers[name], ...override });
+  }
+  return {
+    env: e.NODE_ENV,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    host: e.HOST,
+    port: e.PORT,
+    secret: e.WARDEN_SECRET,
+    keyPrefix: e.WARDEN_KEY_PREFIX,
+    dataDir: e.WARDEN_DATA_DIR,
+    workers: e.WARDEN_WORKERS,
+    stepMs: e.WARDEN_STEP_MS,
+    checksFailRate: e.WARDEN_CHECKS_FAIL_RATE,
+    leaseSeconds: e.WARDEN_LEASE_SECONDS,
+    // A lease renewed three times per lifetime survives two missed beats.
+    heartbeatSeconds: e.WARDEN_HEARTBEAT_SECONDS ?? e.WARDEN_LEASE_SECONDS / 3,
+    queueCap: e.WARDEN_QUEUE_CAP,
+    maxJobAgeHours: e.WARDEN_MAX_JOB_AGE_HOURS,
+    midnightJitterSeconds: e.WARDEN_MIDNIGHT_JITTER_SECONDS,
+    tiers,
+    logLevel: e.LOG_LEVEL,
+  };
+}

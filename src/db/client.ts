@@ -1,0 +1,28 @@
+import postgres from 'postgres';
+
+export interface SqlOptions {
+  /** Every connection gets this search_path, so a test file can own a schema. */
+  schema?: string;
+  max?: number;
+}
+
+/** BIGINT (oid 20) as a JS number: seq, counters and epoch-ms values never near 2^53. */
+const bigintAsNumber = {
+  to: 20,
+  from: [20],
+  serialize: (value: number) => String(value),
+  parse: (value: string) => Number(value),
+};
+
+export function createSql(url: string, options: SqlOptions = {}) {
+  return postgres(url, {
+    max: options.max ?? 10,
+    // NOTICEs ("relation already exists, skipping") are expected during idempotent migrations.
+    onnotice: () => {},
+    connection: options.schema ? { search_path: options.schema } : {},
+    types: { bigint: bigintAsNumber },
+    transform: { undefined: null },
+  });
+}
+
+export type Sql = ReturnType<typeof createSql>;

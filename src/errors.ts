@@ -1,0 +1,40 @@
+/**
+ * One error type with a stable machine-readable code. Callers branch on `code`, never on message text;
+ * the tRPC error formatter copies `code` and `details` into the wire error's `data`.
+ */
+export interface WardenErrorDetails {
+  QUEUE_FULL: { retryAfterMinutes: number; queued: number; cap: number };
+  DAILY_LIMIT: { used: number; limit: number; resetsAt: string };
+  TOKEN_BUDGET: { used: number; limit: number; resetsAt: string };
+  NOT_AWAITING_CONFIRMATION: { jobId: string; status: string };
+  ITERATION_CAP: { jobId: string; iteration: number; cap: number };
+  INVALID_TRANSITION: { jobId?: string; from: string; event: string; reason?: string };
+  NOT_FOUND: { entity: string; id: string };
+  UNKNOWN_MACHINE_VERSION: { jobId: string; version: number; supported: number[] };
+  CONFLICT: { entity: string; id: string; reason: string };
+  UNAUTHORIZED: Record<string, never>;
+  FORBIDDEN: Record<string, never>;
+  SERVICE_UNAVAILABLE: { service: string };
+}
+
+export type WardenErrorCode = keyof WardenErrorDetails;
+
+export class WardenError<C extends WardenErrorCode = WardenErrorCode> extends Error {
+  override readonly name = 'WardenError';
+  readonly code: C;
+  readonly details: WardenErrorDetails[C];
+
+  constructor(code: C, message: string, details: WardenErrorDetails[C], options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isWardenError<C extends WardenErrorCode>(err: unknown, code?: C): err is WardenError<C> {
+  return err instanceof WardenError && (code === undefined || err.code === code);
+}
+
+export function notFound(entity: string, id: string): WardenError<'NOT_FOUND'> {
+  return new WardenError('NOT_FOUND', `${entity} not found`, { entity, id });
+}

@@ -1,0 +1,46 @@
+/**
+ * Every Redis key and channel name Warden uses, built in this one place from a prefix. A test file gets
+ * its own prefix, so files share one Redis without seeing each other.
+ */
+export function createKeys(prefix: string) {
+  const k = (...parts: string[]) => `${prefix}${parts.join(':')}`;
+  return {
+    prefix,
+    /** Hash: the hot copy of one job (status, seq, iteration, owner …). */
+    job: (jobId: string) => k('job', jobId),
+    /** Channel: live transition events of one job. */
+    jobEvents: (jobId: string) => k('events', 'job', jobId),
+    /** Channel: live transition events of every job. */
+    allJobEvents: () => k('events', 'jobs'),
+    /** String counter: jobs admitted for a user on a UTC date. */
+    dailyJobs: (userId: string, date: string) => k('quota', 'jobs', userId, date),
+    /** String counter: tokens used by a user on a UTC date. */
+    dailyTokens: (userId: string, date: string) => k('quota', 'tokens', userId, date),
+    /** Sorted set: the queue, scored (1000 − boost) × 1e12 + counter. */
+    queue: () => k('queue'),
+    /** String counter: the FIFO tie-breaker of the queue score. */
+    queueCounter: () => k('queue', 'counter'),
+    /** Sorted set of holders scored by lease expiry (ms): a user's concurrency slots. */
+    userSlots: (userId: string) => k('slots', 'user', userId),
+    /** Sorted set of holders scored by lease expiry (ms): a project's concurrency slots. */
+    projectSlots: (projectId: string) => k('slots', 'project', projectId),
+    /** Hash: the wait estimator's moving average per tier. */
+    durations: () => k('estimator', 'durations'),
+    /** Set of process ids currently alive, and per-process heartbeat keys. */
+    process: (processId: string) => k('process', processId),
+    /** Sorted set: scheduled jobs scored by release time (ms). */
+    scheduled: () => k('scheduled'),
+    /** Channel: risk facts (event bus). */
+    riskEvents: (scope: string) => k('events', 'risk', scope),
+    /** Hash: risks already emitted (so a crossing is emitted once). */
+    riskEmitted: (kind: string) => k('risk', 'emitted', kind),
+    /** Channel: actor inspection events. */
+    inspection: () => k('events', 'inspect'),
+    /** Hash/list: the inspector's ring buffer of one actor. */
+    inspectionRing: (jobId: string) => k('inspect', 'ring', jobId),
+    /** Channel: control messages between processes (cancel, confirm). */
+    control: () => k('events', 'control'),
+  };
+}
+
+export type Keys = ReturnType<typeof createKeys>;

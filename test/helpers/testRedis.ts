@@ -1,0 +1,37 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { afterAll } from 'vitest';
+import { createRedis } from '../../src/redis/client.js';
+import { createKeys, type Keys } from '../../src/redis/keys.js';
+import { TEST_REDIS_URL } from '../setup/services.js';
+
+export interface TestRedis {
+  url: string;
+  redis: Redis;
+  prefix: string;
+  keys: Keys;
+  /** Deletes every key under this file's prefix. */
+  flush(): Promise<void>;
+}
+
+/**
+ * A Redis connection and a key prefix that belong to one test file, so files run in parallel on one
+ * server. Keys are removed and the connection closed after the file.
+ */
+export function useTestRedis(label = 'test'): TestRedis {
+  const prefix = `t:${label}:${randomUUID().slice(0, 8)}:`;
+  const redis = createRedis(TEST_REDIS_URL);
+  const flush = async () => {
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (found.length > 0) await redis.unlink(...found);
+    } while (cursor !== '0');
+  };
+  afterAll(async () => {
+    await flush();
+    redis.disconnect();
+  });
+  return { url: TEST_REDIS_URL, redis, prefix, keys: createKeys(prefix), flush };
+}
