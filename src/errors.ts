@@ -11,10 +11,14 @@ export interface WardenErrorDetails {
   INVALID_TRANSITION: { jobId?: string; from: string; event: string; reason?: string };
   NOT_FOUND: { entity: string; id: string };
   UNKNOWN_MACHINE_VERSION: { jobId: string; version: number; supported: number[] };
+  INVALID_SNAPSHOT: { jobId: string; issues: string[] };
   CONFLICT: { entity: string; id: string; reason: string };
+  INVALID_CURSOR: { cursor: string };
   UNAUTHORIZED: Record<string, never>;
   FORBIDDEN: Record<string, never>;
   SERVICE_UNAVAILABLE: { service: string };
+  /** A critical subscriber of the risk event bus failed, so the event was not published. */
+  PUBLISH_FAILED: { eventType: string; subscriber: string };
 }
 
 export type WardenErrorCode = keyof WardenErrorDetails;
