@@ -1,9 +1,11 @@
-import postgres from 'postgres';
+import postgres, { type TransactionSql as PgTransactionSql } from 'postgres';
 
 export interface SqlOptions {
   /** Every connection gets this search_path, so a test file can own a schema. */
   schema?: string;
   max?: number;
+  /** Called with each statement's text as it is sent (tests count round trips; tracing). */
+  onQuery?: (query: string) => void;
 }
 
 /** BIGINT (oid 20) as a JS number: seq, counters and epoch-ms values never near 2^53. */
@@ -22,7 +24,11 @@ export function createSql(url: string, options: SqlOptions = {}) {
     connection: options.schema ? { search_path: options.schema } : {},
     types: { bigint: bigintAsNumber },
     transform: { undefined: null },
+    ...(options.onQuery ? { debug: (_connection: number, query: string) => options.onQuery?.(query) } : {}),
   });
 }
 
 export type Sql = ReturnType<typeof createSql>;
+
+/** The `sql` handed to `sql.begin(tx => …)`: same custom types as Sql. */
+export type TransactionSql = PgTransactionSql<{ bigint: number }>;
