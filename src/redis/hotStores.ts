@@ -1,0 +1,27 @@
+import type { EstimatorStore } from './estimatorStore.js';
+import type { JobEventFeed } from './jobEventFeed.js';
+import type { QueueStore } from './queueStore.js';
+import type { QuotaStore } from './quotaStore.js';
+import type { SlotStore } from './slotStore.js';
+import type { TokenStore } from './tokenStore.js';
+import type { TransitionStore } from './transitionStore.js';
+
+/**
+ * Everything Warden keeps hot, behind one type with two implementations: Redis (createRedisStores, for
+ * any number of processes) and the in-process stand-in (createMemoryStores, the embedded single-process
+ * default). Both pass the same contract tests (test/contract/*.contract.test.ts).
+ */
+export interface HotStores {
+  readonly kind: 'redis' | 'memory';
+  readonly transitions: TransitionStore;
+  readonly events: JobEventFeed;
+  readonly quotas: QuotaStore;
+  readonly tokens: TokenStore;
+  readonly queue: QueueStore;
+  readonly slots: SlotStore;
+  readonly estimator: EstimatorStore;
+  /** True when the store answers (for /healthz); never throws, never hangs past its timeout. */
+  ping(): Promise<boolean>;
+  /** Ends subscriptions and closes the connections the stores own. Idempotent. */
+  close(): Promise<void>;
+}

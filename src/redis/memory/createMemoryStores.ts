@@ -1,0 +1,44 @@
+import type { Clock } from '../../clock.js';
+import type { HotStores } from '../hotStores.js';
+import type { FeedErrorHandler } from '../jobEventFeed.js';
+import { createMemoryEstimatorStore } from './memoryEstimatorStore.js';
+import { createMemoryJobEventFeed } from './memoryJobEventFeed.js';
+import { createMemoryQueueStore } from './memoryQueueStore.js';
+import { createMemoryQuotaStore } from './memoryQuotaStore.js';
+import { createMemorySlotStore } from './memorySlotStore.js';
+import { createMemoryTokenStore } from './memoryTokenStore.js';
+import { createMemoryTransitionStore } from './memoryTransitionStore.js';
+
+/**
+ * The in-process stand-in for Redis (SPEC §10's embedded default): the same HotStores contract, for one
+ * process only — nothing is shared with another process and nothing survives a restart. Expiry follows
+ * the injected clock.
+ */
+export function createMemoryStores(options: {
+  clock: Clock;
+  terminalRetentionMs?: number;
+  onFeedError?: FeedErrorHandler;
+}): HotStores {
+  const { clock } = options;
+  const events = createMemoryJobEventFeed(options.onFeedError ? { onError: options.onFeedError } : {});
+  let closed = false;
+  return {
+    kind: 'memory',
+    transitions: createMemoryTransitionStore(
+      events,
+      clock,
+      options.terminalRetentionMs === undefined ? {} : { terminalRetentionMs: options.terminalRetentionMs },
+    ),
+    events,
+    quotas: createMemoryQuotaStore(clock),
+    tokens: createMemoryTokenStore(clock),
+    queue: createMemoryQueueStore(),
+    slots: createMemorySlotStore(clock),
+    estimator: createMemoryEstimatorStore(),
+    ping: () => Promise.resolve(!closed),
+    close: async () => {
+      closed = true;
+      await events.close();
+    },
+  };
+}
