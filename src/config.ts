@@ -6,7 +6,7 @@ const tierOverridesSchema = z.partialRecord(z.enum(TIER_NAMES), tierLimitsSchema
 const jsonString = <T extends z.ZodType>(schema: T) =>
   z.string().transform((raw, ctx) => {
     try {
-      return schema.parse(JSON.parse(raw)) as z.output<T>;
+      return schema.parse(JSON.parse(raw));
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: `not valid JSON for this setting: ${String(err)}` });
       return z.NEVER;
