@@ -1,0 +1,17 @@
+import { projectsRouter } from './projects.router.js';
+import { router } from './trpc.js';
+import { usageRouter } from './usage.router.js';
+
+/**
+ * The whole API: one router nesting the domain routers. Procedure paths are `<domain>.<name>`
+ * (`projects.create`, `usage.get`, …); clients import only `type AppRouter`.
+ *
+ * Seams: the job runtime adds `jobs: jobsRouter` (router/jobs.router.ts), the risk module
+ * `risks: risksRouter`, and so on — one line each here, nothing else in the HTTP layer changes.
+ */
+export const appRouter = router({
+  projects: projectsRouter,
+  usage: usageRouter,
+});
+
+export type AppRouter = typeof appRouter;

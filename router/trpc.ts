@@ -1,0 +1,106 @@
+import { initTRPC } from '@trpc/server';
+import { resolveTier } from '../src/domain/tiers.js';
+import { WardenError } from '../src/errors.js';
+import type { AuthUser, Context } from './context.js';
+import { issuesOf, toTRPCError, TRPC_CODE_OF, wardenErrorOf, type WireIssue } from './errorMapping.js';
+
+/** Per-procedure metadata; `description` is what the inspector and docs show. */
+export interface ProcedureMeta {
+  description?: string;
+}
+
+/** What `data` of every error on the wire holds, beyond tRPC's `code`, `httpStatus` and `path`. */
+export interface WardenErrorData {
+  /** The stable WardenError code (`QUEUE_FULL`, `NOT_FOUND` …) when the error is one. */
+  wardenCode: string | null;
+  /** The WardenError's typed details (e.g. `retryAfterMinutes` for QUEUE_FULL). */
+  details: unknown;
+  /** Zod issues of a rejected input. */
+  issues: WireIssue[] | null;
+}
+
+const GENERIC_INTERNAL_MESSAGE = 'Internal server error';
+
+/**
+ * The one tRPC instance. No transformer: plain JSON on the wire so curl and other languages work; dates
+ * travel as ISO strings. The formatter never sends a stack, and hides the message of unexpected errors
+ * (they are logged server-side with the stack instead).
+ */
+const t = initTRPC
+  .context<Context>()
+  .meta<ProcedureMeta>()
+  .create({
+    isDev: false,
+    errorFormatter({ shape, error }) {
+      const warden = wardenErrorOf(error);
+      const issues = error.code === 'BAD_REQUEST' ? (issuesOf(error.cause) ?? null) : null;
+      const { stack: _stack, ...data } = shape.data;
+      const unexpected = error.code === 'INTERNAL_SERVER_ERROR' && !warden;
+      const extra: WardenErrorData = {
+        wardenCode: warden?.code ?? null,
+        details: warden?.details ?? null,
+        issues,
+      };
+      return {
+        ...shape,
+        message: unexpected ? GENERIC_INTERNAL_MESSAGE : issues ? 'Invalid input' : shape.message,
+        data: { ...data, ...extra },
+      };
+    },
+    sse: {
+      // Pings keep proxies from closing a quiet stream; the client reconnects (with lastEventId) only
+      // after a long silence. No maxDurationMs: the v11 client leaks an abort listener per reconnect.
+      ping: { enabled: true, intervalMs: 10_000 },
+      client: { reconnectAfterInactivityMs: 30_000 },
+    },
+  });
+
+export const router = t.router;
+export const mergeRouters = t.mergeRouters;
+export const createCallerFactory = t.createCallerFactory;
+
+/**
+ * Turns a thrown WardenError into the TRPCError of its code (WardenError as `cause`) and counts the
+ * refusal. It sits first in every chain, so it also sees what the auth middleware and resolvers throw.
+ */
+const mapWardenErrors = t.middleware(async ({ ctx, next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const warden = wardenErrorOf(result.error);
+    // tRPC wraps a thrown non-TRPCError as INTERNAL_SERVER_ERROR; give it the status its code means.
+    if (warden && result.error.code !== TRPC_CODE_OF[warden.code]) {
+      ctx.services.metrics.refusals.inc({ code: warden.code });
+      throw toTRPCError(warden);
+    }
+  }
+  return result;
+});
+
+/**
+ * Who is calling: a verified token (cached per token) whose subject is a stored user (cached briefly).
+ * Missing, forged or expired token, or a token for no user: UNAUTHORIZED.
+ */
+const authenticate = t.middleware(async ({ ctx, next }) => {
+  if (ctx.token === null) throw new WardenError('UNAUTHORIZED', 'missing bearer token', {});
+  const claims = await ctx.services.tokens.verify(ctx.token);
+  const row = await ctx.services.users.get(claims.userId);
+  if (!row) throw new WardenError('UNAUTHORIZED', 'unknown user', {});
+  const user: AuthUser = {
+    id: row.id,
+    role: claims.role,
+    tier: row.tier,
+    limits: resolveTier(ctx.services.config.tiers, row.tier),
+    tokenBudgetOverride: row.tokenBudgetOverride,
+  };
+  return next({ ctx: { user } });
+});
+
+/** Anyone: health-style procedures. */
+export const publicProcedure = t.procedure.use(mapWardenErrors);
+/** A known, authenticated user; `ctx.user` is set. */
+export const authedProcedure = publicProcedure.use(authenticate);
+/** An authenticated admin (token with `role: "admin"`). */
+export const adminProcedure = authedProcedure.use(async ({ ctx, next }) => {
+  if (ctx.user.role !== 'admin') throw new WardenError('FORBIDDEN', 'admin only', {});
+  return next();
+});

