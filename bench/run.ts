@@ -16,11 +16,17 @@ async function loadScenarios(): Promise<Scenario[]> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.ts'));
   const loaded: Scenario[] = [];
   for (const file of files) {
-    const mod = (await import(new URL(file, dir).href)) as { scenario?: Scenario };
-    if (mod.scenario) loaded.push(mod.scenario);
+    const mod = (await import(new URL(file, dir).href)) as Record<string, unknown>;
+    loaded.push(...Object.values(mod).filter(isScenario));
   }
   const rank = (n: string) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
   return loaded.sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+}
+
+function isScenario(value: unknown): value is Scenario {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<Scenario>;
+  return typeof v.name === 'string' && typeof v.run === 'function';
 }
 
 function targetMark(m: Metric): string {
