@@ -1,3 +1,4 @@
+import { jobsRouter } from './jobs.router.js';
 import { projectsRouter } from './projects.router.js';
 import { router } from './trpc.js';
 import { usageRouter } from './usage.router.js';
@@ -11,6 +12,7 @@ import { usageRouter } from './usage.router.js';
  */
 export const appRouter = router({
   projects: projectsRouter,
+  jobs: jobsRouter,
   usage: usageRouter,
 });
 

@@ -7,6 +7,7 @@ import type { UsersRepository } from '../src/db/usersRepository.js';
 import type { TierLimits } from '../src/domain/tiers.js';
 import type { Logger } from '../src/log.js';
 import type { WardenMetrics } from '../src/metrics.js';
+import type { JobService } from '../src/jobs/jobService.js';
 import type { HotStores } from '../src/redis/hotStores.js';
 import type { UserDirectory } from '../src/auth/userDirectory.js';
 
@@ -24,6 +25,8 @@ export interface AppServices {
   usersRepository: UsersRepository;
   projects: ProjectsRepository;
   stores: HotStores;
+  /** The job runtime's service (createJobRuntime(...).service); absent until the runtime is plugged in. */
+  jobs?: JobService;
   /** The job runtime's iteration counters for usage.get; absent until the runtime is plugged in. */
   iterations?: (user: AuthUser) => Promise<IterationUsage>;
 }

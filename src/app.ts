@@ -21,6 +21,9 @@ import { createMetrics } from './metrics.js';
 import { connectRedisStores } from './redis/createRedisStores.js';
 import type { HotStores } from './redis/hotStores.js';
 import { createMemoryStores } from './redis/memory/createMemoryStores.js';
+import { createJobRuntime, type FinishedJob, type JobRuntime } from './jobs/createJobRuntime.js';
+import { connectJobCoordination, createMemoryJobCoordination } from './jobs/jobCoordination.js';
+import type { StepHandlers } from './jobs/stepHandlers.js';
 
 /**
  * Shutdown runs in phases, in this order; the steps of one phase run concurrently.
@@ -49,6 +52,10 @@ export interface AppOptions {
   routes?: HttpRoute[];
   /** How long close() lets in-flight requests finish before cutting connections (default 10 s). */
   shutdownGraceMs?: number;
+  /** The host's step handlers; default: the demo handlers (WARDEN_STEP_MS, WARDEN_CHECKS_FAIL_RATE). */
+  stepHandlers?: StepHandlers;
+  /** Called once per job that reaches ready or failed (after the risk signals are updated). */
+  onJobFinished?: (job: FinishedJob) => void | Promise<void>;
 }
 
 /** The running container: what createApp built, and how to start and stop it. */
@@ -59,6 +66,7 @@ export interface WardenApp {
   readonly stores: HotStores;
   readonly router: AppRouter;
   readonly http: WardenHttpServer;
+  readonly runtime: JobRuntime;
   /** Listens on the given (default: configured) address; port 0 picks a free one. */
   listen(port?: number, host?: string): Promise<{ host: string; port: number; url: string }>;
   /** Registers a shutdown step (the job runtime registers `intake` and `drain` steps). */
@@ -109,9 +117,29 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       usersRepository,
       projects: createProjectsRepository(sql),
       stores,
-      // Seam: the job runtime is built here from (sql, stores, clock, config, metrics, log), sets
-      // `services.jobs` and `services.iterations`, and registers its `intake`/`drain` steps.
     };
+
+    // Job coordination (claims, fail requests, wake-ups) lives beside the hot stores: Redis when shared,
+    // in-process for the embedded single-process default.
+    const coordination = config.redisUrl
+      ? connectJobCoordination({ url: config.redisUrl, keyPrefix: config.keyPrefix, clock })
+      : createMemoryJobCoordination({ stores, clock });
+    const runtime = createJobRuntime({
+      sql,
+      stores,
+      coordination,
+      config,
+      clock,
+      metrics,
+      ...(options.stepHandlers ? { stepHandlers: options.stepHandlers } : {}),
+      ...(options.onJobFinished ? { onJobFinished: options.onJobFinished } : {}),
+      onError: (err, context) => log.error({ err, ...context }, 'job runtime error'),
+    });
+    services.jobs = runtime.service;
+    services.iterations = (user) => runtime.service.iterationUsage(user);
+    steps.intake.push(() => runtime.stopTaking());
+    steps.drain.push(() => runtime.stop());
+    steps.connections.push(() => coordination.close());
 
     const trpc = createTrpcHandler({
       router: appRouter,
@@ -136,6 +164,8 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
     });
     steps.intake.unshift(() => http.close(options.shutdownGraceMs ?? 10_000));
     steps.connections.push(() => sql.end({ timeout: 5 }));
+    // Every process runs the scheduler and takeover sweeps, even with WARDEN_WORKERS=0.
+    await runtime.start();
 
     let closing: Promise<void> | undefined;
     return {
@@ -145,6 +175,7 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       stores,
       router: appRouter,
       http,
+      runtime,
       listen: (port = config.port, host = config.host) => http.listen(port, host),
       onClose(phase, step) {
         // PostgreSQL closes last: connection steps registered later run before it.

@@ -40,6 +40,12 @@ export function createKeys(prefix: string) {
     inspectionRing: (jobId: string) => k('inspect', 'ring', jobId),
     /** Channel: control messages between processes (cancel, confirm). */
     control: () => k('events', 'control'),
+    /** Sorted set: jobs a worker holds (claimed from the queue), scored by lease expiry (ms). */
+    claims: () => k('claims'),
+    /** Hash: job id → JSON of its claim (holder process, fencing token, queue score, user, project). */
+    claimInfo: () => k('claims', 'info'),
+    /** String: a pending request to fail a job (cancel, max age), holding the reason; read at boundaries. */
+    failRequest: (jobId: string) => k('claims', 'fail', jobId),
   };
 }
 

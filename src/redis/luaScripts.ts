@@ -16,6 +16,11 @@ const SCRIPT_FILES = {
   acquireSlots: 2,
   heartbeatSlots: 2,
   recordDuration: 1,
+  claimJob: 6,
+  renewClaim: 4,
+  releaseClaim: 5,
+  reclaimExpired: 3,
+  requeueOrphan: 3,
 } as const satisfies Record<string, number>;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -1,0 +1,60 @@
+/**
+ * One worker process of the jobs bench (bench/scenarios/jobs.ts): a job runtime with the demo step
+ * handlers at 0 ms, on the bench's schema and key prefix. Prints `ready` once connected, starts taking
+ * jobs when it reads `go` on stdin, and stops gracefully on SIGTERM.
+ *   env: DATABASE_URL, DB_SCHEMA, REDIS_URL, KEY_PREFIX, WORKERS
+ */
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+import { systemClock } from '../../src/clock.js';
+import { createSql } from '../../src/db/client.js';
+import { DEFAULT_TIERS } from '../../src/domain/tiers.js';
+import { createJobRuntime } from '../../src/jobs/createJobRuntime.js';
+import { createRedisJobCoordination } from '../../src/jobs/jobCoordination.js';
+import { createRedis } from '../../src/redis/client.js';
+import { createRedisStores } from '../../src/redis/createRedisStores.js';
+import { createKeys } from '../../src/redis/keys.js';
+
+const env = z
+  .object({ DATABASE_URL: z.string(), DB_SCHEMA: z.string(), REDIS_URL: z.string(), KEY_PREFIX: z.string(), WORKERS: z.coerce.number().int().positive() })
+  .parse(process.env);
+
+const sql = createSql(env.DATABASE_URL, { schema: env.DB_SCHEMA, max: 8 });
+const redis = createRedis(env.REDIS_URL);
+const keys = createKeys(env.KEY_PREFIX);
+const stores = createRedisStores({ redis, keys, clock: systemClock });
+const coordination = createRedisJobCoordination({ redis, keys, clock: systemClock });
+const runtime = createJobRuntime({
+  sql,
+  stores,
+  coordination,
+  config: {
+    workers: env.WORKERS,
+    stepMs: 0,
+    checksFailRate: 0,
+    leaseSeconds: 60,
+    heartbeatSeconds: 20,
+    queueCap: 1_000_000,
+    maxJobAgeHours: 72,
+    midnightJitterSeconds: 300,
+    tiers: DEFAULT_TIERS,
+  },
+  onError: (error, context) => process.stderr.write(`[${context.during}] ${String(error)}\n`),
+});
+process.stdout.write('ready\n');
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line.trim() === 'go') {
+    await runtime.start();
+    break;
+  }
+}
+process.once('SIGTERM', () => {
+  void (async () => {
+    await runtime.stop();
+    await coordination.close();
+    await stores.close();
+    await sql.end({ timeout: 5 });
+    await redis.quit();
+    process.exit(0);
+  })();
+});

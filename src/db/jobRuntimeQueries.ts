@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import type { Sql } from './client.js';
+import { instantSchema, type Instant } from './instant.js';
+import { jobRowSchema, type JobRow } from './jobRows.js';
+
+/** The statuses in which a job should be either queued or held by a worker. */
+const RUNNABLE = ['queued', 'starting', 'scaffold', 'code', 'deps', 'checks'] as const;
+
+export interface JobToRun {
+  job: JobRow;
+  /** The owner's token budget override (null: the tier's budget). */
+  tokenBudgetOverride: number | null;
+}
+
+/** The few rows of the runtime that are not plain repository reads: loading, scheduling, sweeping. */
+export interface JobRuntimeQueries {
+  /** A job with what a worker needs of its owner, in one round trip; null when missing. */
+  loadJobToRun(jobId: string): Promise<JobToRun | null>;
+  /** The same for many jobs in one round trip (workers claiming together); answers in the order asked. */
+  loadJobsToRun(jobIds: readonly string[]): Promise<(JobToRun | null)[]>;
+  /** Deletes a job and its log (a submit refused after the insert stores nothing). */
+  deleteJob(jobId: string): Promise<boolean>;
+  /**
+   * Scheduled jobs due at `now`, claimed for release: their `scheduled_for` moves to `holdUntil`, so a
+   * concurrent scheduler skips them (SKIP LOCKED) and, should this process die, they come due again.
+   */
+  claimDueScheduled(now: Instant, holdUntil: Instant, limit: number): Promise<JobRow[]>;
+  /** Moves a still-scheduled job's release time (its day's quota was spent again); no transition. */
+  reschedule(jobId: string, seq: number, scheduledFor: Instant): Promise<boolean>;
+  /** Runnable jobs untouched since `before` (not awaiting confirmation), oldest first: orphan candidates. */
+  findStaleRunnable(before: Instant, limit: number): Promise<{ id: string; tier: string }[]>;
+  /** Jobs not finished and created before `before` (max-age sweep), oldest first. */
+  findOverAge(before: Instant, limit: number): Promise<string[]>;
+  /** The owner's newest unfinished job's iteration state, or null when none. */
+  currentIterations(ownerId: string): Promise<{ tier: string; iteration: number; confirmations: number } | null>;
+}
+
+const limitSchema = z.number().int().min(1).max(10_000);
+const uuidSchema = z.uuid();
+const overrideSchema = z.object({ owner_token_budget_override: z.number().int().nullable() });
+const idTierSchema = z.object({ id: z.string(), tier: z.string() });
+const idSchema = z.object({ id: z.string() });
+const iterationsSchema = z.object({ tier: z.string(), iteration: z.number().int(), confirmations: z.number().int() });
+
+export function createJobRuntimeQueries(sql: Sql): JobRuntimeQueries {
+  const loadJobsToRun = async (jobIds: readonly string[]): Promise<(JobToRun | null)[]> => {
+    const ids = jobIds.filter((id) => uuidSchema.safeParse(id).success);
+    const found = new Map<string, JobToRun>();
+    if (ids.length > 0) {
+      const rows = await sql`
+        select j.*, u.token_budget_override as owner_token_budget_override
+        from jobs j join users u on u.id = j.owner_id
+        where j.id in ${sql(ids)}`;
+      for (const row of rows) {
+        const job = jobRowSchema.parse(row);
+        found.set(job.id, { job, tokenBudgetOverride: overrideSchema.parse(row).owner_token_budget_override });
+      }
+    }
+    return jobIds.map((id) => found.get(id) ?? null);
+  };
+
+  return {
+    async loadJobToRun(jobId) {
+      const [loaded] = await loadJobsToRun([jobId]);
+      return loaded ?? null;
+    },
+
+    loadJobsToRun,
+
+    async deleteJob(jobId) {
+      const rows = await sql`delete from jobs where id = ${jobId} returning id`;
+      return rows.length > 0;
+    },
+
+    async claimDueScheduled(now, holdUntil, limit) {
+      const rows = await sql`
+        update jobs set scheduled_for = ${instantSchema.parse(holdUntil)}
+        where id in (
+          select id from jobs
+          where status = 'scheduled' and scheduled_for <= ${instantSchema.parse(now)}
+          order by scheduled_for
+          limit ${limitSchema.parse(limit)}
+          for update skip locked
+        )
+        returning *`;
+      return rows.map((r) => jobRowSchema.parse(r));
+    },
+
+    async reschedule(jobId, seq, scheduledFor) {
+      const rows = await sql`
+        update jobs set scheduled_for = ${instantSchema.parse(scheduledFor)}
+        where id = ${jobId} and status = 'scheduled' and seq = ${seq}
+        returning id`;
+      return rows.length > 0;
+    },
+
+    async findStaleRunnable(before, limit) {
+      const rows = await sql`
+        select id, tier from jobs
+        where status in ${sql(RUNNABLE)} and not awaiting_confirmation and updated_at < ${instantSchema.parse(before)}
+        order by updated_at
+        limit ${limitSchema.parse(limit)}`;
+      return rows.map((r) => idTierSchema.parse(r));
+    },
+
+    async findOverAge(before, limit) {
+      const rows = await sql`
+        select id from jobs
+        where status not in ('ready', 'failed') and created_at < ${instantSchema.parse(before)}
+        order by created_at
+        limit ${limitSchema.parse(limit)}`;
+      return rows.map((r) => idSchema.parse(r).id);
+    },
+
+    async currentIterations(ownerId) {
+      const rows = await sql`
+        select tier, iteration,
+               coalesce((snapshot->'context'->>'confirmations')::int, 0) as confirmations
+        from jobs
+        where owner_id = ${ownerId} and status not in ('ready', 'failed')
+        order by created_at desc, id desc
+        limit 1`;
+      const row = rows[0];
+      if (!row) return null;
+      return iterationsSchema.parse(row);
+    },
+  };
+}

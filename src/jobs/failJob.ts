@@ -1,0 +1,93 @@
+import { isTerminal } from '../../actors/jobTransitions.js';
+import type { JobRow } from '../db/jobRows.js';
+import type { JobsRepository } from '../db/jobsRepository.js';
+import { resolveTier } from '../domain/tiers.js';
+import { WardenError, notFound } from '../errors.js';
+import type { HotStores } from '../redis/hotStores.js';
+import { rejectionToError } from '../../actors/sendJobEvent.js';
+import { applyToStoredJob, type StoredJobDeps } from './applyToStoredJob.js';
+import type { JobCoordination } from './jobCoordination.js';
+
+export const CANCEL_REASON = 'Cancelled by owner';
+
+export interface FailJobDeps extends StoredJobDeps {
+  jobs: Pick<JobsRepository, 'getJob'>;
+  stores: Pick<HotStores, 'queue' | 'events'>;
+  coordination: JobCoordination;
+}
+
+export interface FailJobOptions {
+  /** Wait until the job has failed (cancel); otherwise leave a request with its host and return (sweeps). */
+  wait: boolean;
+  /** How long one wait for the hosting process lasts before the job is looked at again (default 1 s). */
+  recheckMs?: number;
+  /** Looks before giving up waiting (default 20); the request stays and applies when the job next moves. */
+  attempts?: number;
+}
+
+/**
+ * Fails a job with a reason from any process (cancel, max age). A job no worker holds — queued (taken out
+ * of the queue first, atomically), scheduled (RELEASE then FAIL: the table has no scheduled → failed) or
+ * paused for confirmation — is failed here, directly. A job a worker holds gets a durable fail request
+ * and a control message: its host aborts the step and fails it at the boundary. A finished job refuses
+ * with INVALID_TRANSITION. Returns the job's row as last read.
+ */
+export async function failJob(deps: FailJobDeps, jobId: string, reason: string, options: FailJobOptions): Promise<JobRow> {
+  const attempts = options.attempts ?? 20;
+  let row = await deps.jobs.getJob(null, jobId);
+  for (let attempt = 0; ; attempt++) {
+    if (!row) throw notFound('job', jobId);
+    if (isTerminal(row.status)) {
+      if (attempt === 0 || row.status === 'ready') throw terminalError(row);
+      return row;
+    }
+    const removed = row.status !== 'scheduled' && !row.awaitingConfirmation && (await deps.stores.queue.remove(jobId));
+    if (removed || row.status === 'scheduled' || row.awaitingConfirmation) {
+      const events = row.status === 'scheduled' ? [{ type: 'RELEASE' as const }, { type: 'FAIL' as const, reason }] : [{ type: 'FAIL' as const, reason }];
+      const result = await applyToStoredJob(deps, row, events);
+      if (!result.ok && 'rejection' in result) throw rejectionToError(result.rejection, jobId);
+      if (result.ok) {
+        await deps.coordination.claims.clearFailRequest(jobId);
+        return (await deps.jobs.getJob(null, jobId)) ?? row;
+      }
+      // Stale: someone moved it meanwhile. If it was taken out of the queue here, make sure it is runnable.
+      if (removed) await deps.coordination.claims.requeueOrphan(jobId, resolveTier(deps.tiers, row.tier).queueBoost);
+    } else if (!options.wait || attempt >= attempts) {
+      await requestFail(deps, jobId, reason);
+      return row;
+    } else {
+      await requestAndWait(deps, jobId, reason, options.recheckMs ?? 1000);
+    }
+    row = await deps.jobs.getJob(null, jobId);
+  }
+}
+
+/** Subscribes first, then asks the host, then waits for the job's next event (or a while, then looks again). */
+async function requestAndWait(deps: FailJobDeps, jobId: string, reason: string, recheckMs: number): Promise<void> {
+  let wakeUp: () => void = () => {};
+  const moved = new Promise<void>((resolve) => (wakeUp = resolve));
+  const unsubscribe = await deps.stores.events.subscribe(jobId, () => wakeUp());
+  const timer = setTimeout(() => wakeUp(), recheckMs);
+  try {
+    await requestFail(deps, jobId, reason);
+    await moved;
+  } finally {
+    clearTimeout(timer);
+    await unsubscribe();
+  }
+}
+
+/** The durable request first, then the message: a host that misses the message finds the request. */
+async function requestFail(deps: FailJobDeps, jobId: string, reason: string): Promise<void> {
+  await deps.coordination.claims.requestFail(jobId, reason);
+  await deps.coordination.control.publish({ type: 'fail', jobId, reason });
+}
+
+function terminalError(row: JobRow): WardenError {
+  return new WardenError('INVALID_TRANSITION', `job is ${row.status}: terminal`, {
+    jobId: row.id,
+    from: row.status,
+    event: 'FAIL',
+    reason: `job is ${row.status}: terminal`,
+  });
+}

@@ -1,0 +1,231 @@
+import type { JobEvent } from '../../actors/jobLifecycle.machine.js';
+import { STEP_STATUSES, isTerminal, type JobStatus, type StepStatus } from '../../actors/jobTransitions.js';
+import type { Clock } from '../clock.js';
+import type { JobRow } from '../db/jobRows.js';
+import type { JobToRun } from '../db/jobRuntimeQueries.js';
+import { resolveTier, tokenBudget, type TierTable } from '../domain/tiers.js';
+import { isWardenError } from '../errors.js';
+import type { ClaimRef } from '../redis/claimStore.js';
+import type { HotStores } from '../redis/hotStores.js';
+import type { JobCoordination } from './jobCoordination.js';
+import { openJobSession, type ActorInspector, type JobSession } from './jobSession.js';
+import { runStep } from './runStep.js';
+import type { StepHandlers } from './stepHandlers.js';
+import type { TransitionPublisher } from './transitionPublisher.js';
+import type { TransitionRecorder } from './transitionRecorder.js';
+
+export interface JobRunnerDeps {
+  /** Loads a job to run (batched across the workers of this process). */
+  loadJob: (jobId: string) => Promise<JobToRun | null>;
+  recorder: TransitionRecorder;
+  publisher: TransitionPublisher;
+  stores: Pick<HotStores, 'tokens' | 'estimator'>;
+  coordination: JobCoordination;
+  stepHandlers: StepHandlers;
+  tiers: TierTable;
+  clock: Clock;
+  inspect?: ActorInspector;
+  onError: (error: unknown, context: { jobId: string; during: string }) => void;
+}
+
+/**
+ * How a hosting ended. `finished`: terminal; `paused`: awaiting confirmation (not kept in memory);
+ * `handed_back`: back in the queue under its score (shutdown, or an error); `lost`: another claim owns
+ * the job now, nothing was touched; `skipped`: nothing to run (already finished, paused or gone);
+ * `incompatible`: its snapshot cannot be restored by this process (handed back for another one).
+ */
+export type RunOutcome = 'finished' | 'paused' | 'handed_back' | 'lost' | 'skipped' | 'incompatible';
+
+/** A job hosted by this process: the worker loop's handle on its runner. */
+export interface HostedJob {
+  readonly claim: ClaimRef;
+  /** Fail the job at its next boundary with this reason; the running step is aborted. */
+  requestFail(reason: string): void;
+  /** Hand the job back at its next boundary; with `abortStep` the running step is abandoned too. */
+  handBack(abortStep: boolean): void;
+  /** The claim is lost (heartbeat): stop at once and write nothing more. */
+  lose(): void;
+  /** False once the runner lets go of the claim (the heartbeat no longer renews it). */
+  readonly holding: boolean;
+  readonly done: Promise<RunOutcome>;
+}
+
+export const TOKEN_LIMIT_MESSAGE = (used: number, limit: number) =>
+  `Daily token limit reached (${used}/${limit}). Resets at midnight UTC.`;
+
+/**
+ * Hosts one claimed job (issue 3 items 2–4): opens its actor from the last persisted snapshot, then
+ * repeats "decide the next event (running the step handler when the status has one), send it, persist
+ * and publish its transition" until the job is terminal or paused, and lets go of the claim. Every
+ * transition is written before the next step starts, so a takeover resumes from exactly there; the step
+ * in flight may run again, a transition never applies twice (the PostgreSQL seq check).
+ */
+export function hostJob(
+  deps: JobRunnerDeps,
+  claim: ClaimRef,
+  /** What the claim found: a pending fail request, and the seq already published (to skip a catch-up read). */
+  found: { failRequest: string | null; publishedSeq: number | null },
+): HostedJob {
+  let failReason: string | null = found.failRequest;
+  let publishedSeq = found.publishedSeq;
+  let handingBack = false;
+  let lost = false;
+  let holding = true;
+  let step: AbortController | null = null;
+  const abortStep = () => step?.abort();
+
+  const run = async (): Promise<RunOutcome> => {
+    // The publication of this runner's last transitions: awaited before the job is let go, so the next
+    // holder never publishes ahead of it.
+    let published: Promise<void> = Promise.resolve();
+    const release = async (requeue: boolean) => {
+      await published;
+      holding = false;
+      return deps.coordination.claims.release(claim, { requeue });
+    };
+    const loaded = await deps.loadJob(claim.jobId);
+    if (!loaded) {
+      await release(false);
+      return 'skipped';
+    }
+    let row = loaded.job;
+    let session: JobSession | null = null;
+    try {
+      for (;;) {
+        if (session === null) {
+          const ref = { jobId: row.id, ownerId: row.ownerId, projectId: row.projectId, tier: row.tier };
+          // A holder may have died between its commit and its publish: publish what it could not.
+          if (publishedSeq === null || publishedSeq < row.seq) await deps.publisher.catchUp(ref, row.seq);
+          publishedSeq = null;
+          if (!isRunnable(row)) {
+            await release(false);
+            return 'skipped';
+          }
+          try {
+            session = openJobSession(row, { tiers: deps.tiers, ...(deps.inspect ? { inspect: deps.inspect } : {}) });
+          } catch (error) {
+            if (!isWardenError(error, 'UNKNOWN_MACHINE_VERSION') && !isWardenError(error, 'INVALID_SNAPSHOT')) throw error;
+            deps.onError(error, { jobId: claim.jobId, during: 'restore' });
+            await release(true);
+            return 'incompatible';
+          }
+        }
+        if (lost) return 'lost';
+        const status = session.status();
+        if (isTerminal(status) || session.actor.getSnapshot().context.awaitingConfirmation) break;
+        let event: JobEvent | null;
+        if (failReason !== null) event = { type: 'FAIL', reason: failReason };
+        else if (handingBack) event = null;
+        else if (status === 'queued') event = { type: 'START' };
+        else if (status === 'starting') event = { type: 'BEGIN' };
+        else if (isStepStatus(status)) event = await nextStepEvent(session, row, status, loaded.tokenBudgetOverride);
+        else throw new Error(`job ${claim.jobId} is ${status} but was claimed`);
+        if (lost) return 'lost';
+        if (event === null) {
+          // Handing back (shutdown): the step, if any, was abandoned; resume from the last transition.
+          if (failReason !== null) continue;
+          await release(true);
+          return 'handed_back';
+        }
+        const sent = session.send(event);
+        if (!sent.accepted) throw new Error(`job ${claim.jobId}: ${event.type} refused in ${sent.rejection.from}`);
+        const result = await deps.recorder.record(session.ref, session.takePending(deps.clock.now()));
+        published = result.published;
+        if (!result.applied) {
+          // Someone else moved the job. Still ours (the same claim)? Then carry on from what is stored.
+          const info = await deps.coordination.claims.get(claim.jobId);
+          if (info?.token !== claim.token) return 'lost';
+          const reloaded = await deps.loadJob(claim.jobId);
+          if (!reloaded) {
+            await release(false);
+            return 'skipped';
+          }
+          row = reloaded.job;
+          failReason ??= await deps.coordination.claims.failRequest(claim.jobId);
+          session.stop();
+          session = null;
+          continue;
+        }
+        if (event.type === 'FAIL') await deps.coordination.claims.clearFailRequest(claim.jobId);
+        if (event.type === 'START') row = { ...row, startedAt: new Date(deps.clock.now()).toISOString() };
+      }
+      const finished = session !== null && isTerminal(session.status());
+      if (finished) recordDuration(row);
+      await release(false);
+      return finished ? 'finished' : 'paused';
+    } catch (error) {
+      deps.onError(error, { jobId: claim.jobId, during: 'run' });
+      if (lost) return 'lost';
+      // Back to the queue: whoever takes it resumes from the last persisted transition.
+      await release(true).catch((err: unknown) => deps.onError(err, { jobId: claim.jobId, during: 'hand back' }));
+      return 'handed_back';
+    } finally {
+      session?.stop();
+    }
+  };
+
+  /** The event a step's outcome sends, or null when the step was abandoned (hand back, fail, lost). */
+  const nextStepEvent = async (session: JobSession, row: JobRow, status: StepStatus, override: number | null): Promise<JobEvent | null> => {
+    const budget = tokenBudget(resolveTier(deps.tiers, row.tier), override);
+    if (budget !== -1) {
+      const check = await deps.stores.tokens.check(row.ownerId, budget);
+      if (!check.allowed) return { type: 'STEP_FAILED', reason: TOKEN_LIMIT_MESSAGE(check.used, check.limit) };
+    }
+    step = new AbortController();
+    const outcome = await runStep(deps.stepHandlers[status], {
+      jobId: row.id,
+      ownerId: row.ownerId,
+      projectId: row.projectId,
+      goal: row.goal,
+      step: status,
+      iteration: session.actor.getSnapshot().context.iteration,
+      signal: step.signal,
+    });
+    step = null;
+    if (outcome.kind === 'aborted') return null;
+    if (outcome.kind === 'threw') return { type: 'STEP_FAILED', reason: outcome.reason };
+    // Tokens count against the owner's daily budget (SPEC §4); the next step's check sees them.
+    if (outcome.tokens) await deps.stores.tokens.add(row.ownerId, outcome.tokens.input + outcome.tokens.output);
+    if (status === 'checks') return outcome.ok ? { type: 'CHECKS_PASSED' } : { type: 'CHECKS_FAILED', reason: outcome.reason };
+    return outcome.ok ? { type: 'STEP_SUCCEEDED' } : { type: 'STEP_FAILED', reason: outcome.reason };
+  };
+
+  /** Feeds the wait estimator (started → finished); not awaited: nothing waits on the average. */
+  const recordDuration = (row: JobRow) => {
+    if (row.startedAt === null) return;
+    const seconds = Math.max(0, (deps.clock.now() - Date.parse(row.startedAt)) / 1000);
+    const { defaultJobSeconds } = resolveTier(deps.tiers, row.tier);
+    deps.stores.estimator
+      .recordDuration(row.tier, seconds, defaultJobSeconds)
+      .catch((err: unknown) => deps.onError(err, { jobId: row.id, during: 'estimator' }));
+  };
+
+  return {
+    claim,
+    requestFail(reason) {
+      failReason ??= reason;
+      abortStep();
+    },
+    handBack(abort) {
+      handingBack = true;
+      if (abort) abortStep();
+    },
+    lose() {
+      lost = true;
+      abortStep();
+    },
+    get holding() {
+      return holding && !lost;
+    },
+    done: run(),
+  };
+}
+
+function isStepStatus(status: JobStatus): status is StepStatus {
+  return (STEP_STATUSES as readonly JobStatus[]).includes(status);
+}
+
+/** A stored job a worker can move: not finished, not paused, not scheduled. */
+function isRunnable(row: JobRow): boolean {
+  return !isTerminal(row.status) && !row.awaitingConfirmation && row.status !== 'scheduled';
+}

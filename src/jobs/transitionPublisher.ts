@@ -1,0 +1,102 @@
+import { isTerminal, type JobStatus } from '../../actors/jobTransitions.js';
+import type { JobsRepository } from '../db/jobsRepository.js';
+import type { JobEvent } from '../redis/jobEvent.js';
+import type { TransitionStore } from '../redis/transitionStore.js';
+import type { JobRef } from './jobSession.js';
+
+/** A persisted transition as the publisher needs it. `from` is null for seq 1, the creation. */
+export interface StoredTransition {
+  seq: number;
+  from: JobStatus | null;
+  to: JobStatus;
+  message: string;
+  iteration: number;
+  /** ms since the epoch. */
+  at: number;
+}
+
+export interface TransitionPublisher {
+  /**
+   * Publishes a transition that PostgreSQL has accepted. The hot copy's compare-and-set makes each seq
+   * published at most once; when the hot copy is behind (a process died between its commit and its
+   * publish), the missing transitions are published first from the log, so subscribers see no gap.
+   */
+  publish(ref: JobRef, transition: StoredTransition): Promise<void>;
+  /** Publishes whatever the log holds up to `storedSeq` that the hot copy has not published yet. */
+  catchUp(ref: JobRef, storedSeq: number): Promise<void>;
+}
+
+/** How many times a publish rebuilds or catches up the hot copy before giving up (and logging). */
+const MAX_ATTEMPTS = 4;
+
+export function createTransitionPublisher(options: {
+  transitions: TransitionStore;
+  jobs: Pick<JobsRepository, 'getTransitions'>;
+  /** Called once per job, by the process whose publish of its terminal transition succeeded. */
+  onTerminal?: (ref: JobRef, event: JobEvent) => void;
+  onError?: (error: unknown, context: { jobId: string; seq: number }) => void;
+}): TransitionPublisher {
+  const { transitions, jobs } = options;
+  const onError = options.onError ?? ((error: unknown) => process.emitWarning(`transition publisher: ${String(error)}`));
+
+  const fromLog = async (ref: JobRef, afterSeq: number, beforeSeq: number): Promise<StoredTransition[]> => {
+    const rows = await jobs.getTransitions(ref.jobId, afterSeq);
+    return rows
+      .filter((row) => row.seq < beforeSeq)
+      .map((row) => ({
+        seq: row.seq,
+        from: row.fromStatus,
+        to: row.toStatus,
+        message: row.message,
+        iteration: row.iteration,
+        at: Date.parse(row.at),
+      }));
+  };
+
+  const publish = async (ref: JobRef, t: StoredTransition, depth = 0): Promise<void> => {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const result = await transitions.applyTransition({
+        jobId: ref.jobId,
+        // Seq 1 creates the job: the hot copy starts in that status at seq 0.
+        expectedStatus: t.from ?? t.to,
+        expectedSeq: t.seq - 1,
+        status: t.to,
+        previousStatus: t.from,
+        message: t.message,
+        iteration: t.iteration,
+        timestamp: t.at,
+      });
+      if (result.ok) {
+        if (isTerminal(result.event.status)) options.onTerminal?.(ref, result.event);
+        return;
+      }
+      if (result.reason === 'missing') {
+        // The hot copy is gone (Redis lost it): start it again just before this transition.
+        await transitions.initJob(ref.jobId, {
+          status: t.from ?? t.to,
+          seq: t.seq - 1,
+          ownerId: ref.ownerId,
+          projectId: ref.projectId,
+          tier: ref.tier,
+          iteration: t.iteration,
+        });
+        continue;
+      }
+      // Already published, by this transition's own retry or by another process catching up.
+      if (result.current.seq >= t.seq) return;
+      if (depth > 0) break;
+      for (const missing of await fromLog(ref, result.current.seq, t.seq)) await publish(ref, missing, depth + 1);
+    }
+    onError(new Error(`could not publish seq ${t.seq} of job ${ref.jobId}`), { jobId: ref.jobId, seq: t.seq });
+  };
+
+  return {
+    publish: (ref, transition) => publish(ref, transition),
+    async catchUp(ref, storedSeq) {
+      const hot = await transitions.get(ref.jobId);
+      const publishedSeq = hot?.seq ?? 0;
+      if (publishedSeq >= storedSeq) return;
+      for (const missing of await fromLog(ref, publishedSeq, storedSeq + 1)) await publish(ref, missing);
+    },
+  };
+}
