@@ -21,7 +21,8 @@ import { createPeriodic, type Periodic } from './periodic.js';
 import { createRecovery } from './recovery.js';
 import { createScheduler } from './scheduler.js';
 import type { StepHandlers } from './stepHandlers.js';
-import { createTransitionPublisher } from './transitionPublisher.js';
+import { createTransitionPublisher, type StoredTransition } from './transitionPublisher.js';
+import type { JobRef } from './jobSession.js';
 import { createTransitionRecorder } from './transitionRecorder.js';
 import { createWaker } from './waker.js';
 import { createWorkerLoop } from './workerLoop.js';
@@ -59,6 +60,8 @@ export interface JobRuntimeOptions {
   onError?: (error: unknown, context: { jobId?: string; during: string }) => void;
   /** Each hosted job's end, with how it ended (tests, metrics). */
   onRunOutcome?: (jobId: string, outcome: RunOutcome) => void;
+  /** Each transition this process published, with the time it was accepted (bench: accepted → published). */
+  onTransitionPublished?: (jobId: string, transition: StoredTransition) => void;
   metrics?: Pick<WardenMetrics, 'transitions'>;
   /** XState's inspect hook for every job actor this process opens (the actor inspector). */
   inspect?: ActorInspector;
@@ -118,6 +121,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
   const jobs = createJobsRepository(sql);
   const queries = createJobRuntimeQueries(sql);
   const publisher = createTransitionPublisher({
+    ...(options.onTransitionPublished ? { onPublished: (ref: JobRef, t: StoredTransition) => options.onTransitionPublished?.(ref.jobId, t) } : {}),
     transitions: stores.transitions,
     jobs,
     onError: (error, context) => onError(error, { jobId: context.jobId, during: 'publish' }),

@@ -34,6 +34,8 @@ export function createTransitionPublisher(options: {
   jobs: Pick<JobsRepository, 'getTransitions'>;
   /** Called once per job, by the process whose publish of its terminal transition succeeded. */
   onTerminal?: (ref: JobRef, event: JobEvent) => void;
+  /** Each transition this process published, with its acceptance time (`at`): latency measurement. */
+  onPublished?: (ref: JobRef, transition: StoredTransition) => void;
   onError?: (error: unknown, context: { jobId: string; seq: number }) => void;
 }): TransitionPublisher {
   const { transitions, jobs } = options;
@@ -67,6 +69,7 @@ export function createTransitionPublisher(options: {
         timestamp: t.at,
       });
       if (result.ok) {
+        options.onPublished?.(ref, t);
         if (isTerminal(result.event.status)) options.onTerminal?.(ref, result.event);
         return;
       }

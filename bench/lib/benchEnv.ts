@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from '../../src/clock.js';
+import { createSql, type Sql } from '../../src/db/client.js';
+import { migrate } from '../../src/db/migrate.js';
+import { DEFAULT_TIERS, type TierName } from '../../src/domain/tiers.js';
+import { createJobRuntime, type JobRuntimeOptions } from '../../src/jobs/createJobRuntime.js';
+import { createRedisJobCoordination, type JobCoordination } from '../../src/jobs/jobCoordination.js';
+import { createRedis } from '../../src/redis/client.js';
+import { createRedisStores } from '../../src/redis/createRedisStores.js';
+import type { HotStores } from '../../src/redis/hotStores.js';
+import { createKeys, type Keys } from '../../src/redis/keys.js';
+import type { BenchContext } from './scenario.js';
+
+/** Runtime settings for benches: no demo wait, no random failure, no queue cap in the way. */
+export const BENCH_RUNTIME_CONFIG = {
+  workers: 0,
+  stepMs: 0,
+  checksFailRate: 0,
+  leaseSeconds: 60,
+  heartbeatSeconds: 20,
+  queueCap: 1_000_000,
+  maxJobAgeHours: 72,
+  midnightJitterSeconds: 300,
+  tiers: DEFAULT_TIERS,
+};
+
+export interface BenchOwner {
+  id: string;
+  tier: TierName;
+  projects: string[];
+}
+
+/** A fresh schema and key prefix on the real servers, with stores and coordination; close() removes both. */
+export interface BenchEnv {
+  sql: Sql;
+  redis: Redis;
+  keys: Keys;
+  stores: HotStores;
+  coordination: JobCoordination;
+  schema: string;
+  prefix: string;
+  runtime(options: Partial<Omit<JobRuntimeOptions, 'sql' | 'stores' | 'coordination'>> & { workers?: number }): ReturnType<typeof createJobRuntime>;
+  seedOwners(count: number, tier: TierName, projectsPerUser: number): Promise<BenchOwner[]>;
+  close(): Promise<void>;
+}
+
+export async function openBenchEnv(ctx: BenchContext, label: string, clock: Clock = systemClock): Promise<BenchEnv> {
+  const schema = `bench_${label}_${randomUUID().slice(0, 8)}`;
+  const prefix = `bench-${label}-${randomUUID().slice(0, 8)}:`;
+  const admin = postgres(ctx.databaseUrl, { max: 1, onnotice: () => {} });
+  await admin`create schema ${admin(schema)}`;
+  const sql = createSql(ctx.databaseUrl, { schema, max: 10 });
+  await migrate(sql);
+  const redis = createRedis(ctx.redisUrl);
+  const keys = createKeys(prefix);
+  const stores = createRedisStores({ redis, keys, clock, subscriberUrl: ctx.redisUrl });
+  const coordination = createRedisJobCoordination({ redis, keys, clock, subscriberUrl: ctx.redisUrl });
+  const runtimes: ReturnType<typeof createJobRuntime>[] = [];
+  return {
+    sql,
+    redis,
+    keys,
+    stores,
+    coordination,
+    schema,
+    prefix,
+    runtime({ workers = 0, config, ...rest }) {
+      const runtime = createJobRuntime({ sql, stores, coordination, clock, config: { ...BENCH_RUNTIME_CONFIG, ...config, workers }, ...rest });
+      runtimes.push(runtime);
+      return runtime;
+    },
+    async seedOwners(count, tier, projectsPerUser) {
+      const now = new Date(clock.now());
+      const users = Array.from({ length: count }, (_, u) => ({ id: `${label}-${u}`, tier, token_budget_override: null, is_admin: false, created_at: now, updated_at: now }));
+      for (let i = 0; i < users.length; i += 1000) await sql`insert into users ${sql(users.slice(i, i + 1000))}`;
+      const owners: BenchOwner[] = users.map((u) => ({ id: u.id, tier, projects: [] }));
+      const projects = owners.flatMap((o) =>
+        Array.from({ length: projectsPerUser }, (_, p) => {
+          const id = randomUUID();
+          o.projects.push(id);
+          return { id, owner_id: o.id, name: `p${p}`, created_at: now, last_activity_at: now };
+        }),
+      );
+      for (let i = 0; i < projects.length; i += 1000) await sql`insert into projects ${sql(projects.slice(i, i + 1000))}`;
+      return owners;
+    },
+    async close() {
+      await Promise.all(runtimes.map((r) => r.stop()));
+      await coordination.close();
+      await stores.close();
+      await sql.end({ timeout: 5 });
+      let cursor = '0';
+      do {
+        const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (found.length > 0) await redis.unlink(...found);
+      } while (cursor !== '0');
+      redis.disconnect();
+      await admin`drop schema if exists ${admin(schema)} cascade`;
+      await admin.end({ timeout: 5 });
+    },
+  };
+}
+
+/** Polls until `count` jobs are terminal; benches may use timers, tests never do. */
+export async function waitForTerminal(sql: Sql, count: number, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from jobs where status in ('ready', 'failed')`;
+    if ((row?.n ?? 0) >= count) return;
+    if (performance.now() > deadline) throw new Error(`only ${row?.n ?? 0}/${count} jobs finished in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
