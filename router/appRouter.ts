@@ -1,3 +1,4 @@
+import { inspectorRouter } from './inspector.router.js';
 import { jobsRouter } from './jobs.router.js';
 import { projectsRouter } from './projects.router.js';
 import { router } from './trpc.js';
@@ -14,6 +15,7 @@ export const appRouter = router({
   projects: projectsRouter,
   jobs: jobsRouter,
   usage: usageRouter,
+  inspector: inspectorRouter,
 });
 
 export type AppRouter = typeof appRouter;

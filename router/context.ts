@@ -9,6 +9,7 @@ import type { Logger } from '../src/log.js';
 import type { WardenMetrics } from '../src/metrics.js';
 import type { JobService } from '../src/jobs/jobService.js';
 import type { HotStores } from '../src/redis/hotStores.js';
+import type { InspectorService } from '../src/inspector/inspectorService.js';
 import type { UserDirectory } from '../src/auth/userDirectory.js';
 
 /**
@@ -27,6 +28,8 @@ export interface AppServices {
   stores: HotStores;
   /** The job runtime's service (createJobRuntime(...).service); absent until the runtime is plugged in. */
   jobs?: JobService;
+  /** The actor inspector's read side (src/inspector/appInspector.ts); absent when it is not attached. */
+  inspector?: InspectorService;
   /** The job runtime's iteration counters for usage.get; absent until the runtime is plugged in. */
   iterations?: (user: AuthUser) => Promise<IterationUsage>;
 }

@@ -24,6 +24,7 @@ import { createMemoryStores } from './redis/memory/createMemoryStores.js';
 import { createJobRuntime, type FinishedJob, type JobRuntime } from './jobs/createJobRuntime.js';
 import { connectJobCoordination, createMemoryJobCoordination } from './jobs/jobCoordination.js';
 import type { StepHandlers } from './jobs/stepHandlers.js';
+import { createAppInspector } from './inspector/appInspector.js';
 
 /**
  * Shutdown runs in phases, in this order; the steps of one phase run concurrently.
@@ -121,6 +122,12 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
 
     // Job coordination (claims, fail requests, wake-ups) lives beside the hot stores: Redis when shared,
     // in-process for the embedded single-process default.
+    // The actor inspector sees every job actor this process opens; rings and the live list are shared
+    // over Redis so an admin sees every process.
+    const inspection = createAppInspector({ config, stores, sql, clock, log });
+    services.inspector = inspection.service;
+    steps.connections.push(() => inspection.close());
+
     const coordination = config.redisUrl
       ? connectJobCoordination({ url: config.redisUrl, keyPrefix: config.keyPrefix, clock })
       : createMemoryJobCoordination({ stores, clock });
@@ -133,6 +140,10 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       metrics,
       ...(options.stepHandlers ? { stepHandlers: options.stepHandlers } : {}),
       ...(options.onJobFinished ? { onJobFinished: options.onJobFinished } : {}),
+      inspect: inspection.inspector.inspect,
+      processId: inspection.inspector.processId,
+      onJobHosted: (job) => inspection.inspector.track(job),
+      onRunOutcome: (jobId, outcome) => inspection.inspector.untrack(jobId, outcome),
       onError: (err, context) => log.error({ err, ...context }, 'job runtime error'),
     });
     services.jobs = runtime.service;
@@ -159,12 +170,14 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
           ),
         },
         { path: '/metrics', handle: createMetricsRoute(metrics) },
+        inspection.route,
         ...(options.routes ?? []),
       ],
     });
     steps.intake.unshift(() => http.close(options.shutdownGraceMs ?? 10_000));
     steps.connections.push(() => sql.end({ timeout: 5 }));
     // Every process runs the scheduler and takeover sweeps, even with WARDEN_WORKERS=0.
+    await inspection.start();
     await runtime.start();
 
     let closing: Promise<void> | undefined;

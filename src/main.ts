@@ -52,7 +52,7 @@ async function main(): Promise<void> {
 
 /** The start-up banner: where Warden listens and what it runs on (URLs without passwords). */
 function banner(config: WardenConfig, url: string, embedded: EmbeddedPostgres | undefined): string {
-  const lines = [``, `  Warden listening on ${url}`, `    API       ${url}/trpc   health ${url}/healthz   metrics ${url}/metrics`];
+  const lines = [``, `  Warden listening on ${url}`, `    API       ${url}/trpc   health ${url}/healthz   metrics ${url}/metrics`, `    inspector ${url}/inspector/   (admin token: npm run token -- --user admin --tier cto_scale --admin)`];
   if (!config.databaseUrl && !config.redisUrl) {
     lines.push(`    mode      embedded, single-process (set DATABASE_URL and REDIS_URL for real servers)`);
   }

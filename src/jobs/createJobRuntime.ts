@@ -60,6 +60,8 @@ export interface JobRuntimeOptions {
   onError?: (error: unknown, context: { jobId?: string; during: string }) => void;
   /** Each hosted job's end, with how it ended (tests, metrics). */
   onRunOutcome?: (jobId: string, outcome: RunOutcome) => void;
+  /** This process starts hosting a job; `onRunOutcome` says when it lets go (the actor inspector). */
+  onJobHosted?: (job: JobRef) => void;
   /** Each transition this process published, with the time it was accepted (bench: accepted → published). */
   onTransitionPublished?: (jobId: string, transition: StoredTransition) => void;
   metrics?: Pick<WardenMetrics, 'transitions'>;
@@ -171,6 +173,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     heartbeatMs: config.heartbeatSeconds * 1000,
     pollMs: options.pollMs ?? 1000,
     ...(options.onRunOutcome ? { onOutcome: options.onRunOutcome } : {}),
+    ...(options.onJobHosted ? { onHost: options.onJobHosted } : {}),
     onSlotsFreed: () => waker.wake(),
     onError,
   });

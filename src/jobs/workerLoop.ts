@@ -23,6 +23,8 @@ export interface WorkerLoopOptions {
   /** A job whose snapshot this process cannot restore is left to others for this long. */
   skipMs?: number;
   onOutcome?: (jobId: string, outcome: RunOutcome) => void;
+  /** This process starts hosting a job (the inspector lists it as live until onOutcome). */
+  onHost?: (ref: JobRef) => void;
   /** Slots were freed: tell the other processes (coalesced), whose jobs may have waited for them. */
   onSlotsFreed: () => void;
   onError: (error: unknown, context: { jobId?: string; during: string }) => void;
@@ -105,6 +107,7 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
   };
 
   const host = (ref: JobRef, token: string, found: { failRequest: string | null; publishedSeq: number | null }) => {
+    options.onHost?.(ref);
     const job = hostJob(options.runner, { jobId: ref.jobId, token, userId: ref.ownerId, projectId: ref.projectId }, found);
     hosted.set(ref.jobId, job);
     void job.done

@@ -38,6 +38,10 @@ export function createKeys(prefix: string) {
     inspection: () => k('events', 'inspect'),
     /** Hash/list: the inspector's ring buffer of one actor. */
     inspectionRing: (jobId: string) => k('inspect', 'ring', jobId),
+    /** Sorted set: processes whose inspector is alive, scored by heartbeat expiry (ms). */
+    inspectionHosts: () => k('inspect', 'hosts'),
+    /** Hash: job id → JSON of a live actor, one per hosting process; expires with its heartbeat. */
+    inspectionActors: (processId: string) => k('inspect', 'actors', processId),
     /** Channel: control messages between processes (cancel, confirm). */
     control: () => k('events', 'control'),
     /** Sorted set: jobs a worker holds (claimed from the queue), scored by lease expiry (ms). */

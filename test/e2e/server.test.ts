@@ -77,7 +77,7 @@ describe('plain HTTP routes', () => {
   });
 
   it('answers 404 for any other path', async () => {
-    for (const path of ['/', '/trpc', '/healthz/x', '/inspector']) {
+    for (const path of ['/', '/trpc', '/healthz/x', '/metrics/x', '/inspectorx']) {
       const res = await raw(path, { token: null });
       expect(res.status, path).toBe(404);
       expect(res.body).toEqual({ error: 'not found' });
@@ -250,5 +250,14 @@ describe('the fast path answers exactly as the stock tRPC adapter', () => {
     expect(fast.status).toBe(stock.status);
     expect(fast.contentType).toBe(stock.contentType);
     expect(fast.body).toEqual(stock.body);
+  });
+});
+
+describe('the inspector route', () => {
+  it('serves the /inspector page from Warden itself', async () => {
+    const res = await fetch(`${t.url}/inspector/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await res.text()).toContain('<html');
   });
 });
