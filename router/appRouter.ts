@@ -1,6 +1,7 @@
 import { inspectorRouter } from './inspector.router.js';
 import { jobsRouter } from './jobs.router.js';
 import { projectsRouter } from './projects.router.js';
+import { risksRouter } from './risks.router.js';
 import { router } from './trpc.js';
 import { usageRouter } from './usage.router.js';
 
@@ -15,6 +16,7 @@ export const appRouter = router({
   projects: projectsRouter,
   jobs: jobsRouter,
   usage: usageRouter,
+  risks: risksRouter,
   inspector: inspectorRouter,
 });
 

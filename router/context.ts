@@ -10,6 +10,7 @@ import type { WardenMetrics } from '../src/metrics.js';
 import type { JobService } from '../src/jobs/jobService.js';
 import type { HotStores } from '../src/redis/hotStores.js';
 import type { InspectorService } from '../src/inspector/inspectorService.js';
+import type { RiskRuntime } from '../src/risk/riskRuntime.js';
 import type { UserDirectory } from '../src/auth/userDirectory.js';
 
 /**
@@ -30,6 +31,8 @@ export interface AppServices {
   jobs?: JobService;
   /** The actor inspector's read side (src/inspector/appInspector.ts); absent when it is not attached. */
   inspector?: InspectorService;
+  /** Risk signals, facts and scans (src/risk/riskRuntime.ts); absent when it is not attached. */
+  risks?: RiskRuntime;
   /** The job runtime's iteration counters for usage.get; absent until the runtime is plugged in. */
   iterations?: (user: AuthUser) => Promise<IterationUsage>;
 }

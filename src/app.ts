@@ -25,6 +25,7 @@ import { createJobRuntime, type FinishedJob, type JobRuntime } from './jobs/crea
 import { connectJobCoordination, createMemoryJobCoordination } from './jobs/jobCoordination.js';
 import type { StepHandlers } from './jobs/stepHandlers.js';
 import { createAppInspector } from './inspector/appInspector.js';
+import { createRiskRuntime } from './risk/riskRuntime.js';
 
 /**
  * Shutdown runs in phases, in this order; the steps of one phase run concurrently.
@@ -128,6 +129,20 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
     services.inspector = inspection.service;
     steps.connections.push(() => inspection.close());
 
+    // Risk signals: the bus (over Redis when shared), the scan pool and monitor, dashboards.
+    const risks = await createRiskRuntime({
+      sql,
+      clock,
+      tiers: config.tiers,
+      logger: log,
+      tokens: stores.tokens,
+      ...(config.redisUrl ? { redis: { url: config.redisUrl, keyPrefix: config.keyPrefix } } : {}),
+      scanIntervalMs: config.riskScanSeconds * 1000,
+      ...(config.riskScanThreads === undefined ? {} : { scanThreads: config.riskScanThreads }),
+    });
+    services.risks = risks;
+    steps.connections.push(() => risks.close());
+
     const coordination = config.redisUrl
       ? connectJobCoordination({ url: config.redisUrl, keyPrefix: config.keyPrefix, clock })
       : createMemoryJobCoordination({ stores, clock });
@@ -139,7 +154,11 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       clock,
       metrics,
       ...(options.stepHandlers ? { stepHandlers: options.stepHandlers } : {}),
-      ...(options.onJobFinished ? { onJobFinished: options.onJobFinished } : {}),
+      // The failed-build streak is kept current as jobs finish (SPEC §5).
+      onJobFinished: async (job) => {
+        await risks.recordBuildOutcome({ jobId: job.jobId, projectId: job.projectId, status: job.status, finishedAt: job.finishedAt });
+        await options.onJobFinished?.(job);
+      },
       inspect: inspection.inspector.inspect,
       processId: inspection.inspector.processId,
       onJobHosted: (job) => inspection.inspector.track(job),

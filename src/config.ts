@@ -30,6 +30,8 @@ const envSchema = z.object({
   WARDEN_QUEUE_CAP: z.coerce.number().int().positive().default(100),
   WARDEN_MAX_JOB_AGE_HOURS: z.coerce.number().positive().default(72),
   WARDEN_MIDNIGHT_JITTER_SECONDS: z.coerce.number().int().min(0).default(300),
+  WARDEN_RISK_SCAN_SECONDS: z.coerce.number().min(0).default(60),
+  WARDEN_RISK_SCAN_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   WARDEN_TIERS: jsonString(tierOverridesSchema).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -51,6 +53,10 @@ export interface WardenConfig {
   queueCap: number;
   maxJobAgeHours: number;
   midnightJitterSeconds: number;
+  /** Periodic risk scan interval; 0 = on demand only (risks.scan). */
+  riskScanSeconds: number;
+  /** Risk scan worker threads; 0 = main thread; undefined = cores, at most 4. */
+  riskScanThreads: number | undefined;
   tiers: TierTable;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -91,6 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     queueCap: e.WARDEN_QUEUE_CAP,
     maxJobAgeHours: e.WARDEN_MAX_JOB_AGE_HOURS,
     midnightJitterSeconds: e.WARDEN_MIDNIGHT_JITTER_SECONDS,
+    riskScanSeconds: e.WARDEN_RISK_SCAN_SECONDS,
+    riskScanThreads: e.WARDEN_RISK_SCAN_THREADS,
     tiers,
     logLevel: e.LOG_LEVEL,
   };
