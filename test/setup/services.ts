@@ -72,6 +72,33 @@ export async function ensureServices(): Promise<void> {
   if (problems.length > 0) throw new Error(`Integration tests need real services.\n${problems.join('\n')}`);
 }
 
-export default async function globalSetup(): Promise<void> {
+/**
+ * Drops what test files left behind (a helper called inside a hook cannot register its own cleanup, and
+ * a killed run cleans nothing): every `t_*` schema and `t:*` key, which only tests create. Only under
+ * CI=true: on a developer's machine another test run may be using them at the same time.
+ */
+async function removeTestLeftovers(): Promise<void> {
+  const sql = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
+  try {
+    const schemas = await sql<{ name: string }[]>`select nspname as name from pg_namespace where nspname like 't\_%'`;
+    for (const { name } of schemas) await sql`drop schema if exists ${sql(name)} cascade`;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', 't:*', 'COUNT', 1000);
+      cursor = next;
+      if (found.length > 0) await redis.unlink(...found);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export default async function globalSetup(): Promise<() => Promise<void>> {
   await ensureServices();
+  return process.env.CI ? removeTestLeftovers : async () => {};
 }
