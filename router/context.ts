@@ -33,14 +33,6 @@ export interface AppServices {
   inspector?: InspectorService;
   /** Risk signals, facts and scans (src/risk/riskRuntime.ts); absent when it is not attached. */
   risks?: RiskRuntime;
-  /** The job runtime's iteration counters for usage.get; absent until the runtime is plugged in. */
-  iterations?: (user: AuthUser) => Promise<IterationUsage>;
-}
-
-/** Iteration counters of a user, for usage.get (SPEC §4). */
-export interface IterationUsage {
-  used: number;
-  remaining: number;
 }
 
 /** The context of every call: shared services and the raw, not yet verified, bearer token. */

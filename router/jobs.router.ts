@@ -6,7 +6,7 @@ import { jobEventsInput, jobRefInput, listJobsInput, submitJobInput } from './jo
 import { authedProcedure, router } from './trpc.js';
 
 /** The job service, or SERVICE_UNAVAILABLE when this server runs without the job runtime. */
-function jobsOf(ctx: AuthedContext): JobService {
+export function jobsOf(ctx: AuthedContext): JobService {
   const jobs = ctx.services.jobs;
   if (!jobs) throw new WardenError('SERVICE_UNAVAILABLE', 'the job runtime is not running', { service: 'jobs' });
   return jobs;

@@ -166,7 +166,6 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       onError: (err, context) => log.error({ err, ...context }, 'job runtime error'),
     });
     services.jobs = runtime.service;
-    services.iterations = (user) => runtime.service.iterationUsage(user);
     steps.intake.push(() => runtime.stopTaking());
     steps.drain.push(() => runtime.stop());
     steps.connections.push(() => coordination.close());
