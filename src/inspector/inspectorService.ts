@@ -28,21 +28,11 @@ export interface ActorsView {
 }
 
 /** The stored job, as the inspector shows it (the goal clipped, no snapshot). */
-export interface InspectedJob {
-  status: JobStatus;
-  ownerId: string;
-  projectId: string;
-  tier: string;
-  goal: string;
-  iteration: number;
-  awaitingConfirmation: boolean;
-  seq: number;
-  createdAt: string;
-  updatedAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  error: string | null;
-}
+export type InspectedJob = Pick<
+  JobRow,
+  | 'status' | 'ownerId' | 'projectId' | 'tier' | 'goal' | 'iteration' | 'awaitingConfirmation' | 'seq'
+  | 'createdAt' | 'updatedAt' | 'startedAt' | 'finishedAt' | 'error'
+>;
 
 /** Everything known of one job: its ring, its live actor if hosted, and the durable transition log. */
 export interface JobHistory {
