@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
+import { createChannelFanout } from '../redis/channelFanout.js';
 import type { Keys } from '../redis/keys.js';
 import {
   inspectionBatchSchema,
@@ -110,28 +111,13 @@ export function createRedisInspectionStore(
   const hostTtlMs = options.hostTtlMs ?? DEFAULT_HOST_TTL_MS;
   const onError = options.onError ?? ((error: unknown) => process.emitWarning(`inspection store: ${String(error)}`));
   const channel = keys.inspection();
-  const listeners = new Set<BatchListener>();
-  let subscriber: Redis | undefined;
-  let ready: Promise<unknown> | undefined;
-  let closed = false;
-
-  const deliver = (from: string, raw: string) => {
-    if (from !== channel) return;
-    let batch: InspectionBatch;
-    try {
-      batch = inspectionBatchSchema.parse(JSON.parse(raw));
-    } catch (error) {
-      onError(error);
-      return;
-    }
-    for (const listener of [...listeners]) {
-      try {
-        listener(batch);
-      } catch (error) {
-        onError(error);
-      }
-    }
-  };
+  const fanout = createChannelFanout({
+    channel,
+    schema: inspectionBatchSchema,
+    connectSubscriber: options.connectSubscriber,
+    onError,
+    name: 'inspection store',
+  });
 
   const publish = (pipe: ReturnType<Redis['pipeline']>, batch: InspectionBatch) => {
     for (const chunk of chunkBatch(batch)) pipe.publish(channel, JSON.stringify(chunk));
@@ -241,27 +227,7 @@ export function createRedisInspectionStore(
       const counts = (await pipe.exec()) ?? [];
       return hosts.map(([host, expiresAt], i) => ({ host, expiresAt, actors: Number(counts[i]?.[1] ?? 0) }));
     },
-    async subscribe(listener) {
-      if (closed) throw new Error('inspection store is closed');
-      if (!subscriber) {
-        subscriber = options.connectSubscriber();
-        subscriber.on('message', deliver);
-        subscriber.on('error', onError);
-        ready = subscriber.subscribe(channel);
-      }
-      listeners.add(listener);
-      await ready;
-      return async () => {
-        listeners.delete(listener);
-      };
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      listeners.clear();
-      const connection = subscriber;
-      subscriber = undefined;
-      if (connection) await connection.quit().catch(() => connection.disconnect());
-    },
+    subscribe: (listener) => fanout.subscribe(listener),
+    close: () => fanout.close(),
   };
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { createChannelFanout } from './channelFanout.js';
 import type { Keys } from './keys.js';
 
 /**
@@ -35,54 +36,19 @@ export function createRedisControlChannel(options: {
 }): ControlChannel {
   const { redis, keys } = options;
   const onError = options.onError ?? ((error: unknown) => process.emitWarning(`control channel: ${String(error)}`));
-  const listeners = new Set<ControlListener>();
-  let subscriber: Redis | undefined;
-  let ready: Promise<unknown> | undefined;
-  let closed = false;
-
-  const deliver = (channel: string, raw: string) => {
-    if (channel !== keys.control()) return;
-    let message: ControlMessage;
-    try {
-      message = controlMessageSchema.parse(JSON.parse(raw));
-    } catch (error) {
-      onError(error);
-      return;
-    }
-    for (const listener of [...listeners]) {
-      try {
-        listener(message);
-      } catch (error) {
-        onError(error);
-      }
-    }
-  };
+  const fanout = createChannelFanout({
+    channel: keys.control(),
+    schema: controlMessageSchema,
+    connectSubscriber: options.connectSubscriber,
+    onError,
+    name: 'control channel',
+  });
 
   return {
     async publish(message) {
       await redis.publish(keys.control(), JSON.stringify(controlMessageSchema.parse(message)));
     },
-    async subscribe(listener) {
-      if (closed) throw new Error('control channel is closed');
-      if (!subscriber) {
-        subscriber = options.connectSubscriber();
-        subscriber.on('message', deliver);
-        subscriber.on('error', onError);
-        ready = subscriber.subscribe(keys.control());
-      }
-      listeners.add(listener);
-      await ready;
-      return async () => {
-        listeners.delete(listener);
-      };
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      listeners.clear();
-      const connection = subscriber;
-      subscriber = undefined;
-      if (connection) await connection.quit().catch(() => connection.disconnect());
-    },
+    subscribe: (listener) => fanout.subscribe(listener),
+    close: () => fanout.close(),
   };
 }
