@@ -1,6 +1,7 @@
 import { tracked } from '@trpc/server';
 import { WardenError } from '../src/errors.js';
 import type { JobService } from '../src/jobs/jobService.js';
+import type { JobEvent } from '../src/redis/jobEvent.js';
 import type { AuthedContext } from './context.js';
 import { jobEventsInput, jobRefInput, listJobsInput, submitJobInput } from './jobs.schemas.js';
 import { authedProcedure, router } from './trpc.js';
@@ -10,6 +11,11 @@ export function jobsOf(ctx: AuthedContext): JobService {
   const jobs = ctx.services.jobs;
   if (!jobs) throw new WardenError('SERVICE_UNAVAILABLE', 'the job runtime is not running', { service: 'jobs' });
   return jobs;
+}
+
+/** Each event with its seq as the SSE id, which the client sends back as `lastEventId` on reconnect. */
+async function* trackedBySeq(stream: AsyncIterable<JobEvent>) {
+  for await (const event of stream) yield tracked(String(event.seq), event);
 }
 
 /** SPEC §2–§3 over tRPC: thin calls into the JobService, which every process can serve. */
@@ -42,9 +48,12 @@ export const jobsRouter = router({
   events: authedProcedure
     .meta({ description: "A job's transitions: its current state (or all after lastEventId), then live, until terminal" })
     .input(jobEventsInput)
-    .subscription(async function* ({ ctx, input, signal }) {
+    .subscription(async ({ ctx, input, signal }) => {
       const lastEventId = input.lastEventId == null ? null : Number(input.lastEventId);
+      // Awaited by the resolver, not inside a generator: a missing or foreign job is then refused by the
+      // procedure (NOT_FOUND via mapWardenErrors). Thrown from a generator it would reach the client as a
+      // stream error, INTERNAL_SERVER_ERROR, which tRPC's SSE link retries forever.
       const stream = await jobsOf(ctx).events(ctx.user, input.jobId, { lastEventId, ...(signal ? { signal } : {}) });
-      for await (const event of stream) yield tracked(String(event.seq), event);
+      return trackedBySeq(stream);
     }),
 });

@@ -104,6 +104,8 @@ export interface JobServiceDeps extends StoredJobDeps {
   wake: () => void;
 }
 
+async function* noEvents(): AsyncGenerator<JobEvent, void, undefined> {}
+
 export function createJobService(deps: JobServiceDeps): JobService {
   const { jobs, stores, clock, tiers } = deps;
 
@@ -252,8 +254,12 @@ export function createJobService(deps: JobServiceDeps): JobService {
     },
 
     async events(owner, jobId, options = {}) {
-      await owned(owner, jobId);
-      return streamJobEvents({ jobs, events: stores.events }, jobId, options.lastEventId ?? null, options.signal);
+      const row = await owned(owner, jobId);
+      const afterSeq = options.lastEventId ?? null;
+      // A finished job whose last event the client already has (it reconnected after the terminal event):
+      // nothing more will come, so the stream ends at once instead of waiting for live events forever.
+      if (afterSeq !== null && afterSeq >= row.seq && isTerminal(row.status)) return noEvents();
+      return streamJobEvents({ jobs, events: stores.events }, jobId, afterSeq, options.signal);
     },
 
     async usage(owner) {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createWardenClient } from '../../src/client.js';
+import { createWardenClient, type WardenClient } from '../../src/client.js';
+import type { JobEvent } from '../../src/redis/jobEvent.js';
 
 const run = promisify(execFile);
 
@@ -15,7 +16,16 @@ const run = promisify(execFile);
  * API, shuts down cleanly, and finds its data again on the next start.
  */
 const dataDir = mkdtempSync(join(tmpdir(), 'warden-embedded-'));
-const env: NodeJS.ProcessEnv = { ...process.env, WARDEN_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+// Short demo steps that always pass their checks, so a job's events are known exactly.
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  WARDEN_DATA_DIR: dataDir,
+  PORT: '0',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+  WARDEN_STEP_MS: '5',
+  WARDEN_CHECKS_FAIL_RATE: '0',
+};
 delete env.DATABASE_URL;
 delete env.REDIS_URL;
 delete env.WARDEN_SECRET;
@@ -40,6 +50,24 @@ async function start(): Promise<{ child: ChildProcess; url: string; banner: stri
   // The banner is printed in one write; give the rest of its lines a moment to arrive.
   await new Promise((resolve) => setImmediate(resolve));
   return { child, url, banner: lines.join('\n') };
+}
+
+/** Mints a token with the CLI a newcomer uses (it finds the embedded server and its secret). */
+async function mintToken(user: string, tier: string): Promise<string> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/token.ts', '--user', user, '--tier', tier], { env });
+  return stdout.trim().split('\n').at(-1) ?? '';
+}
+
+/** A job's events from the first, until the server ends the stream (at a terminal status). */
+function eventsOf(client: WardenClient, jobId: string): Promise<{ id: string; data: JobEvent }[]> {
+  return new Promise((resolve, reject) => {
+    const seen: { id: string; data: JobEvent }[] = [];
+    client.jobs.events.subscribe({ jobId, lastEventId: '0' }, {
+      onData: (envelope) => void seen.push(envelope),
+      onComplete: () => resolve(seen),
+      onError: reject,
+    });
+  });
 }
 
 async function stop(child: ChildProcess): Promise<number | null> {
@@ -86,8 +114,7 @@ describe('npm start without DATABASE_URL and REDIS_URL', () => {
     expect(health.status).toBe('ok');
 
     // The token command finds the running embedded server and the generated secret.
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/token.ts', '--user', 'newcomer', '--tier', 'bootstrapper'], { env });
-    token = stdout.trim().split('\n').at(-1) ?? '';
+    token = await mintToken('newcomer', 'bootstrapper');
     const client = createWardenClient({ url, token });
     projectId = (await client.projects.create.mutate({ name: 'first project' })).projectId;
     expect(await client.usage.get.query()).toMatchObject({ jobsUsed: 0, jobsRemaining: 5 });
@@ -102,6 +129,33 @@ describe('npm start without DATABASE_URL and REDIS_URL', () => {
     const { child, url } = await start();
     const client = createWardenClient({ url, token });
     expect(await client.projects.get.query({ projectId })).toMatchObject({ name: 'first project' });
+    expect(await stop(child)).toBe(0);
+  });
+
+  it('runs a job to ready for the typed client and for the example script', async () => {
+    const { child, url } = await start();
+    const builder = await mintToken('builder', 'partner');
+    const client = createWardenClient({ url, token: builder });
+    const { projectId: site } = await client.projects.create.mutate({ name: 'embedded build' });
+    const submitted = await client.jobs.submit.mutate({ projectId: site, goal: 'a landing page' });
+    expect(submitted).toMatchObject({ status: 'queued', usage: { jobsUsed: 1 } });
+
+    const events = await eventsOf(client, submitted.jobId);
+    expect(events.map((e) => e.data.status)).toEqual(['queued', 'starting', 'scaffold', 'code', 'deps', 'checks', 'ready']);
+    expect(events.map((e) => e.data.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(events.map((e) => e.id)).toEqual(['1', '2', '3', '4', '5', '6', '7']);
+    expect(await client.jobs.get.query({ jobId: submitted.jobId })).toMatchObject({ status: 'ready', seq: 7, error: null });
+
+    // The example a newcomer runs next (examples/buildToReady.ts); a non-zero exit rejects here.
+    const example = await run(process.execPath, ['--import', 'tsx', 'examples/buildToReady.ts'], {
+      env: { ...env, TOKEN: builder, WARDEN_URL: url },
+    });
+    const lines = example.stdout.trim().split('\n');
+    expect(lines.filter((line) => /^\s+\d+\s{2}\w+/.test(line)).map((line) => line.trim().split(/\s+/)[1])).toEqual([
+      'queued', 'starting', 'scaffold', 'code', 'deps', 'checks', 'ready',
+    ]);
+    expect(lines.at(-1)).toMatch(/^done\s+ready/);
+    expect((await client.jobs.list.query()).items).toHaveLength(2);
     expect(await stop(child)).toBe(0);
   });
 });
