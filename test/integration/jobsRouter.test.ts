@@ -2,35 +2,17 @@ import { TRPCClientError } from '@trpc/client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter } from '../../router/appRouter.js';
 import type { WardenClient } from '../../src/client.js';
-import { systemClock } from '../../src/clock.js';
-import { createJobRuntime, type JobRuntime } from '../../src/jobs/createJobRuntime.js';
-import { createRedisJobCoordination, type JobCoordination } from '../../src/jobs/jobCoordination.js';
 import type { JobEvent } from '../../src/redis/jobEvent.js';
 import { goalDrivenHandlers } from '../helpers/jobRuntimeHarness.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 
 let t: TestApp;
-let runtime: JobRuntime;
-let coordination: JobCoordination;
 let alice: WardenClient;
 let bob: WardenClient;
 
 beforeAll(async () => {
-  t = await startTestApp('jobs-router');
-  coordination = createRedisJobCoordination({ redis: t.redis.redis, keys: t.redis.keys, clock: systemClock });
-  // What createApp does once the runtime is wired in: the service on `services.jobs`, started with the server.
-  runtime = createJobRuntime({
-    sql: t.app.sql,
-    stores: t.app.stores,
-    coordination,
-    config: { ...t.config, workers: 2 },
-    stepHandlers: goalDrivenHandlers(),
-  });
-  t.app.services.jobs = runtime.service;
-  t.app.onClose('intake', () => runtime.stopTaking());
-  t.app.onClose('drain', () => runtime.stop());
-  t.app.onClose('connections', () => coordination.close());
-  await runtime.start();
+  // The app's own runtime, with step handlers the goals drive, so event counts are exact.
+  t = await startTestApp('jobs-router', { stepHandlers: goalDrivenHandlers() });
   alice = t.clientFor(await t.tokenFor('alice', { tier: 'partner' }));
   bob = t.clientFor(await t.tokenFor('bob', { tier: 'partner' }));
 });
