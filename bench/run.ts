@@ -9,7 +9,7 @@ import { renderChart, type ChartRow } from './lib/chart.js';
 import { describeMachine } from './lib/machine.js';
 import { formatValue, type Metric, type Scenario } from './lib/scenario.js';
 
-const ORDER = ['jobs', 'latency', 'admission', 'scan', 'api', 'peer', 'memory'];
+const ORDER = ['jobs', 'latency', 'admission', 'scan', 'api', 'fanout', 'memory', 'peer'];
 
 async function loadScenarios(): Promise<Scenario[]> {
   const dir = new URL('./scenarios/', import.meta.url);
@@ -33,6 +33,28 @@ function targetMark(m: Metric): string {
   if (!m.target) return '';
   const met = m.target.op === '>=' ? m.value >= m.target.value : m.value <= m.target.value;
   return `${met ? 'met' : 'NOT met'} (${m.target.op} ${formatValue(m.target.value)})`;
+}
+
+/**
+ * The peer comparison needs both numbers from the same run: Warden's best jobs/s (1 or 2 processes)
+ * over BullMQ's, for trivial jobs and for jobs reporting progress 6 times (target ≥ 1, stretch 1.5).
+ */
+function addPeerRatios(results: { scenario: string; metrics: Metric[] }[]): void {
+  const jobs = results.find((r) => r.scenario === 'jobs')?.metrics ?? [];
+  const peer = results.find((r) => r.scenario === 'peer');
+  const warden = Math.max(...jobs.filter((m) => m.name.startsWith('jobs/s')).map((m) => m.value));
+  if (!peer || !Number.isFinite(warden)) return;
+  for (const m of [...peer.metrics]) {
+    if (!m.name.startsWith('bullmq jobs/s')) continue;
+    const progress = m.name.includes('progress');
+    peer.metrics.push({
+      name: `warden ÷ ${m.name.replace(' jobs/s', '')}`,
+      value: warden / m.value,
+      unit: '×',
+      better: 'higher',
+      ...(progress ? { target: { op: '>=' as const, value: 1 } } : {}),
+    });
+  }
 }
 
 async function main(): Promise<void> {
@@ -67,6 +89,7 @@ async function main(): Promise<void> {
     if (process.stderr.isTTY) process.stderr.write('\n');
   }
 
+  addPeerRatios(results);
   const rows = results.flatMap((r) =>
     r.error ? [[r.scenario, 'ERROR', r.error, '', '']] : r.metrics.map((m) => [r.scenario, m.name, formatValue(m.value), m.unit, targetMark(m)]),
   );
