@@ -121,8 +121,6 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       stores,
     };
 
-    // Job coordination (claims, fail requests, wake-ups) lives beside the hot stores: Redis when shared,
-    // in-process for the embedded single-process default.
     // The actor inspector sees every job actor this process opens; rings and the live list are shared
     // over Redis so an admin sees every process.
     const inspection = createAppInspector({ config, stores, sql, clock, log });
@@ -143,6 +141,8 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
     services.risks = risks;
     steps.connections.push(() => risks.close());
 
+    // Job coordination (claims, fail requests, wake-ups) lives beside the hot stores: Redis when shared,
+    // in-process for the embedded single-process default.
     const coordination = config.redisUrl
       ? connectJobCoordination({ url: config.redisUrl, keyPrefix: config.keyPrefix, clock })
       : createMemoryJobCoordination({ stores, clock });
@@ -219,6 +219,8 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       },
     };
   } catch (err) {
+    // A failed start closes what it had opened (Redis connections, worker threads) before PostgreSQL.
+    for (const step of steps.connections) await step().catch(() => {});
     await sql.end({ timeout: 1 }).catch(() => {});
     throw err;
   }
