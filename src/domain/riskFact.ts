@@ -42,7 +42,7 @@ export interface RiskFactJson {
 
 const RESERVED_TYPE_PREFIXES = ['SYSTEM_', 'INTERNAL_', '_'] as const;
 const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
-/** DBL_DIG: any decimal with this many significant digits survives decimal → double → decimal. */
+/** DBL_DIG: every decimal with this many significant digits survives decimal → double → decimal. */
 const EXACT_DOUBLE_DIGITS = 15;
 // Date, or date-time with optional seconds, fraction and zone. Anything else (RFC 2822, "yesterday") is refused.
 const ISO_TIME =
