@@ -23,10 +23,16 @@ import { createRedisStores } from '../../src/redis/createRedisStores.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { isMain, runStandalone, type BenchContext, type Metric, type Scenario } from '../lib/scenario.js';
 
-/** Runners per worker process (BENCH_JOB_WORKERS to explore; throughput grows with it, see BENCHMARKS.md). */
-const WORKERS_PER_PROCESS = Number(process.env.BENCH_JOB_WORKERS ?? 32);
-/** cto_scale users (10 concurrent each, 5 per project) with 4 projects each: slots never the limit. */
-const USERS = 20;
+/**
+ * Runners per worker process (BENCH_JOB_WORKERS to explore; throughput grows with it, see BENCHMARKS.md).
+ * 100, as the peer's BullMQ concurrency: more runners make bigger group commits, fewer statements per job.
+ */
+const WORKERS_PER_PROCESS = Number(process.env.BENCH_JOB_WORKERS ?? 100);
+/**
+ * cto_scale users (10 concurrent each, 5 per project) with 4 projects each, every project used: 400 user
+ * and 800 project slots, so slots never hold back 2 processes × 100 runners.
+ */
+const USERS = 40;
 const PROJECTS_PER_USER = 4;
 const TRANSITIONS_PER_JOB = 6;
 
@@ -62,7 +68,9 @@ async function runOnce(ctx: BenchContext, processes: number, jobs: number): Prom
         Array.from({ length: Math.min(100, jobs - i) }, (_, k) => {
           const owner = owners[(i + k) % owners.length];
           if (!owner) throw new Error('no owner');
-          return submitter.service.submit(owner, { projectId: owner.projects[(i + k) % PROJECTS_PER_USER] ?? '', goal: `bench ${i + k}` });
+          // Not (i + k) % PROJECTS_PER_USER: USERS is a multiple of it, so each user would use one project only.
+          const project = owner.projects[Math.floor((i + k) / USERS) % PROJECTS_PER_USER] ?? '';
+          return submitter.service.submit(owner, { projectId: project, goal: `bench ${i + k}` });
         }),
       );
     }
@@ -113,7 +121,9 @@ async function seed(sql: Sql): Promise<{ id: string; tier: string; projects: str
 }
 
 async function startWorker(ctx: BenchContext, schema: string, prefix: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('../lib/jobsWorker.ts', import.meta.url).pathname], {
+  // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the worker processes.
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', new URL('../lib/jobsWorker.ts', import.meta.url).pathname], {
     env: { ...process.env, DATABASE_URL: ctx.databaseUrl, DB_SCHEMA: schema, REDIS_URL: ctx.redisUrl, KEY_PREFIX: prefix, WORKERS: String(WORKERS_PER_PROCESS) },
     stdio: ['pipe', 'pipe', 'inherit'],
   });

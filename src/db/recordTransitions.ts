@@ -134,8 +134,11 @@ export async function recordTransitions(sql: Sql, records: readonly TransitionRe
       from jsonb_array_elements(${JSON.stringify(payload)}::text::jsonb) with ordinality as e(rec, ord)
     ),
     locked as (
+      -- "= any(array(...))" is a primary-key lookup whatever the statistics; "in (select ...)" was planned
+      -- as a hash join over a seq scan of jobs while the table was small or unanalyzed (EXPLAIN, bench:
+      -- 0.9 ms of a 2 ms batch at 6,000 jobs).
       select j.id, j.seq, j.status from jobs j
-      where j.id in (select job_id from input)
+      where j.id = any(array(select job_id from input))
       order by j.id
       for update
     ),

@@ -1,7 +1,7 @@
 import { isTerminal, type JobStatus } from '../../actors/jobTransitions.js';
 import type { JobsRepository } from '../db/jobsRepository.js';
 import type { JobEvent } from '../redis/jobEvent.js';
-import type { TransitionStore } from '../redis/transitionStore.js';
+import type { TransitionInput, TransitionStore } from '../redis/transitionStore.js';
 import type { JobRef } from './jobSession.js';
 
 /** A persisted transition as the publisher needs it. `from` is null for seq 1, the creation. */
@@ -22,6 +22,13 @@ export interface TransitionPublisher {
    * publish), the missing transitions are published first from the log, so subscribers see no gap.
    */
   publish(ref: JobRef, transition: StoredTransition): Promise<void>;
+  /**
+   * Publishes many jobs' accepted transitions (a group commit's) in one round trip, each job's in seq
+   * order. A job whose hot copy refuses one (gone, or behind after a crash) continues from there the way
+   * `publish` does; its failure is reported through onError, never thrown. Rejects only when the shared
+   * call fails (Redis unreachable).
+   */
+  publishMany(groups: readonly { ref: JobRef; transitions: readonly StoredTransition[] }[]): Promise<void>;
   /** Publishes whatever the log holds up to `storedSeq` that the hot copy has not published yet. */
   catchUp(ref: JobRef, storedSeq: number): Promise<void>;
 }
@@ -55,22 +62,27 @@ export function createTransitionPublisher(options: {
       }));
   };
 
+  const inputOf = (ref: JobRef, t: StoredTransition): TransitionInput => ({
+    jobId: ref.jobId,
+    // Seq 1 creates the job: the hot copy starts in that status at seq 0.
+    expectedStatus: t.from ?? t.to,
+    expectedSeq: t.seq - 1,
+    status: t.to,
+    previousStatus: t.from,
+    message: t.message,
+    iteration: t.iteration,
+    timestamp: t.at,
+  });
+  const published = (ref: JobRef, t: StoredTransition, event: JobEvent) => {
+    options.onPublished?.(ref, t);
+    if (isTerminal(event.status)) options.onTerminal?.(ref, event);
+  };
+
   const publish = async (ref: JobRef, t: StoredTransition, depth = 0): Promise<void> => {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const result = await transitions.applyTransition({
-        jobId: ref.jobId,
-        // Seq 1 creates the job: the hot copy starts in that status at seq 0.
-        expectedStatus: t.from ?? t.to,
-        expectedSeq: t.seq - 1,
-        status: t.to,
-        previousStatus: t.from,
-        message: t.message,
-        iteration: t.iteration,
-        timestamp: t.at,
-      });
+      const result = await transitions.applyTransition(inputOf(ref, t));
       if (result.ok) {
-        options.onPublished?.(ref, t);
-        if (isTerminal(result.event.status)) options.onTerminal?.(ref, result.event);
+        published(ref, t, result.event);
         return;
       }
       if (result.reason === 'missing') {
@@ -95,6 +107,33 @@ export function createTransitionPublisher(options: {
 
   return {
     publish: (ref, transition) => publish(ref, transition),
+    async publishMany(groups) {
+      const flat = groups.flatMap(({ ref, transitions: ts }) => ts.map((t) => ({ ref, t })));
+      if (flat.length === 0) return;
+      const results = await transitions.applyTransitions(flat.map(({ ref, t }) => inputOf(ref, t)));
+      // Per job, from its first refused transition on, one by one with publish's repairs (its later
+      // ones were refused too: they follow the first).
+      const rest = new Map<string, { ref: JobRef; transitions: StoredTransition[] }>();
+      for (const [i, { ref, t }] of flat.entries()) {
+        const result = results[i];
+        const pending = rest.get(ref.jobId);
+        if (pending) pending.transitions.push(t);
+        else if (result?.ok) published(ref, t, result.event);
+        else rest.set(ref.jobId, { ref, transitions: [t] });
+      }
+      await Promise.all(
+        [...rest.values()].map(async ({ ref, transitions: ts }) => {
+          for (const t of ts) {
+            try {
+              await publish(ref, t);
+            } catch (error) {
+              onError(error, { jobId: ref.jobId, seq: t.seq });
+              return;
+            }
+          }
+        }),
+      );
+    },
     async catchUp(ref, storedSeq) {
       const hot = await transitions.get(ref.jobId);
       const publishedSeq = hot?.seq ?? 0;

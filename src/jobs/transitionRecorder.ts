@@ -3,7 +3,7 @@ import type { JobsRepository } from '../db/jobsRepository.js';
 import type { WardenMetrics } from '../metrics.js';
 import { createGroupCommitter } from './groupCommitter.js';
 import type { JobRef, PendingTransition } from './jobSession.js';
-import type { TransitionPublisher } from './transitionPublisher.js';
+import type { StoredTransition, TransitionPublisher } from './transitionPublisher.js';
 
 export type RecordResult = (
   | { applied: true }
@@ -18,9 +18,10 @@ export type RecordResult = (
  * Persist, then publish (SPEC §2, issue 3 item 3). One job's transitions go to the group committer
  * together, so they share a batch with every other job's transitions of the moment (one round trip);
  * `record` resolves once that batch has committed: a transition is acknowledged only when it is durable.
- * Its publication follows on the job's own chain, in seq order, so a runner may start its next step
- * while the event is on its way (it awaits `published` before it lets go of the job). A transition
- * PostgreSQL refuses is never published.
+ * Once the batch has committed, its applied transitions are published together (one Redis call for all
+ * its jobs), each job's after its earlier publication, so events keep seq order; a runner may start its
+ * next step while the event is on its way (it awaits `published` before it lets go of the job). A
+ * transition PostgreSQL refuses is never published.
  */
 export interface TransitionRecorder {
   record(ref: JobRef, transitions: readonly PendingTransition[]): Promise<RecordResult>;
@@ -41,43 +42,53 @@ export function createTransitionRecorder(options: {
 }): TransitionRecorder {
   const { publisher, metrics } = options;
   const onPublishError = options.onPublishError ?? ((error: unknown) => process.emitWarning(`transition publish: ${String(error)}`));
+  /** Per job, its publication in progress: the next one starts after it, so events keep seq order. */
+  const chains = new Map<string, Promise<void>>();
+  /**
+   * Publishes a committed batch's applied transitions, all jobs in one round trip, once each job's
+   * earlier publication is done. Resolves when published; never rejects (durable already: a job's next
+   * publish catches its hot copy up from the log).
+   */
+  const publishBatch = (items: readonly Item[]): void => {
+    const groups = items.filter((item) => item.applied.length > 0);
+    if (groups.length === 0) return;
+    const previous = groups.flatMap((item) => chains.get(item.ref.jobId) ?? []);
+    const run = Promise.all(previous)
+      .then(() => publisher.publishMany(groups.map((item) => ({ ref: item.ref, transitions: item.applied.map(toPublished) }))))
+      .catch((error: unknown) => {
+        for (const item of groups) onPublishError(error, { jobId: item.ref.jobId, seq: item.applied[0]?.seq ?? 0 });
+      });
+    for (const { ref } of groups) {
+      chains.set(ref.jobId, run);
+      void run.finally(() => {
+        if (chains.get(ref.jobId) === run) chains.delete(ref.jobId);
+      });
+    }
+  };
   // One item per job: a job's transitions always share a batch, so batches may run side by side (a
   // runner awaits its item before it submits the next one, so no job has two items in flight).
-  const committer = createGroupCommitter<StoredRecord[], TransitionOutcome[]>(
-    async (groups) => {
-      const outcomes = await options.jobs.recordTransitions(groups.flat());
+  const committer = createGroupCommitter<Item, { outcomes: TransitionOutcome[]; published: Promise<void> }>(
+    async (items) => {
+      const outcomes = await options.jobs.recordTransitions(items.flatMap((item) => item.stored));
       let at = 0;
-      return groups.map((group) => outcomes.slice(at, (at += group.length)));
+      const perItem = items.map((item) => outcomes.slice(at, (at += item.stored.length)));
+      // Committed: what PostgreSQL applied of each job (the prefix before its first refusal) goes out.
+      for (const [i, item] of items.entries()) {
+        const applied = perItem[i] ?? [];
+        const count = applied.findIndex((outcome) => !outcome.applied);
+        item.applied = item.transitions.slice(0, count === -1 ? applied.length : count);
+      }
+      publishBatch(items);
+      return items.map((item, i) => ({ outcomes: perItem[i] ?? [], published: chains.get(item.ref.jobId) ?? Promise.resolve() }));
     },
     { maxBatch: options.maxBatch ?? 500, concurrency: options.concurrency ?? 2 },
   );
-  /** Per job, the publication in progress: the next one starts after it, so events keep seq order. */
-  const chains = new Map<string, Promise<void>>();
-  const publishInOrder = (ref: JobRef, transitions: readonly PendingTransition[]): Promise<void> => {
-    if (transitions.length === 0) return chains.get(ref.jobId) ?? Promise.resolve();
-    const previous = chains.get(ref.jobId) ?? Promise.resolve();
-    const next = previous.then(async () => {
-      for (const t of transitions) {
-        const { from, to, message, iteration } = t.record;
-        try {
-          await publisher.publish(ref, { seq: t.seq, from, to, message, iteration, at: t.at });
-        } catch (error) {
-          // Durable already; the job's next publish catches the hot copy up from the log.
-          onPublishError(error, { jobId: ref.jobId, seq: t.seq });
-        }
-      }
-    });
-    chains.set(ref.jobId, next);
-    void next.finally(() => {
-      if (chains.get(ref.jobId) === next) chains.delete(ref.jobId);
-    });
-    return next;
-  };
 
   return {
     async record(ref, transitions) {
-      const outcomes = transitions.length === 0 ? [] : await committer.submit(transitions.map((t) => toStored(ref, t)));
-      const applied: PendingTransition[] = [];
+      if (transitions.length === 0) return { applied: true, published: chains.get(ref.jobId) ?? Promise.resolve() };
+      const { outcomes, published } = await committer.submit({ ref, transitions, stored: transitions.map((t) => toStored(ref, t)), applied: [] });
+      let appliedCount = 0;
       let refusal: Extract<TransitionOutcome, { applied: false }> | null = null;
       for (const [i, t] of transitions.entries()) {
         const outcome = outcomes[i];
@@ -87,10 +98,9 @@ export function createTransitionRecorder(options: {
           break;
         }
         metrics?.transitions.inc({ from: t.record.from, to: t.record.to });
-        applied.push(t);
+        appliedCount++;
       }
-      const published = publishInOrder(ref, applied);
-      if (refusal) return { applied: false, appliedCount: applied.length, refusal, published };
+      if (refusal) return { applied: false, appliedCount, refusal, published };
       return { applied: true, published };
     },
     async drain() {
@@ -98,6 +108,19 @@ export function createTransitionRecorder(options: {
       await Promise.all([...chains.values()]);
     },
   };
+}
+
+/** One job's transitions in a batch; `applied` is filled in once the batch has committed. */
+interface Item {
+  ref: JobRef;
+  transitions: readonly PendingTransition[];
+  stored: StoredRecord[];
+  applied: readonly PendingTransition[];
+}
+
+function toPublished(t: PendingTransition): StoredTransition {
+  const { from, to, message, iteration } = t.record;
+  return { seq: t.seq, from, to, message, iteration, at: t.at };
 }
 
 function toStored(ref: JobRef, t: PendingTransition): StoredRecord {

@@ -60,7 +60,8 @@ const MAX_CACHED_REFS = 10_000;
 export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
   const { stores, coordination, tiers } = options;
   const hosted = new Map<string, HostedJob>();
-  const refs = new Map<string, JobRef>();
+  /** Candidates seen: who each job is, and the seq its hot copy had then (a lower bound: it only grows). */
+  const refs = new Map<string, { ref: JobRef; publishedSeq: number | null }>();
   const skipped = new Map<string, number>();
   let taking = false;
   let loop: Promise<void> | null = null;
@@ -89,12 +90,13 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
     });
 
   /**
-   * Owner, project and tier of a queued job: cached, else its hot copy, else PostgreSQL. A fresh hot read
-   * also gives the seq published so far, which spares the runner a catch-up read.
+   * Owner, project and tier of a queued job: cached, else its hot copy, else PostgreSQL. A hot read also
+   * gives the seq published so far, which spares the runner a catch-up read; cached, it may be behind the
+   * hot copy (never ahead), and a runner that finds it behind the stored seq reads the hot copy again.
    */
   const refOf = async (jobId: string): Promise<{ ref: JobRef; publishedSeq: number | null } | null> => {
     const cached = refs.get(jobId);
-    if (cached) return { ref: cached, publishedSeq: null };
+    if (cached) return cached;
     const hot = await stores.transitions.get(jobId);
     let found: { ref: JobRef; publishedSeq: number | null } | null = null;
     if (hot) found = { ref: { jobId, ownerId: hot.ownerId, projectId: hot.projectId, tier: hot.tier }, publishedSeq: hot.seq };
@@ -102,7 +104,7 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
       const row = await options.jobs.getJob(null, jobId);
       if (row) found = { ref: { jobId, ownerId: row.ownerId, projectId: row.projectId, tier: row.tier }, publishedSeq: null };
     }
-    if (found) refs.set(jobId, found.ref);
+    if (found) refs.set(jobId, found);
     return found;
   };
 

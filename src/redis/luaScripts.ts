@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 const SCRIPT_FILES = {
   initJob: 1,
   applyTransition: 3,
+  applyTransitions: 'variable',
   admitJob: 1,
   refundJob: 1,
   addTokens: 1,
@@ -21,15 +22,15 @@ const SCRIPT_FILES = {
   releaseClaim: 5,
   reclaimExpired: 3,
   requeueOrphan: 3,
-} as const satisfies Record<string, number>;
+} as const satisfies Record<string, number | 'variable'>;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
 type KeyCount<N extends ScriptName> = (typeof SCRIPT_FILES)[N];
 type Tuple<N extends number, T, Acc extends T[] = []> = Acc['length'] extends N ? Acc : Tuple<N, T, [...Acc, T]>;
 
-/** Runs one script: its KEYS (exactly as many as the script declares) and ARGV; the raw reply. */
+/** Runs one script: its KEYS (exactly as many as the script declares, or any number) and ARGV; the raw reply. */
 export type ScriptRunner<N extends ScriptName> = (
-  keys: Tuple<KeyCount<N>, string>,
+  keys: KeyCount<N> extends number ? Tuple<KeyCount<N>, string> : readonly string[],
   args: readonly (string | number)[],
 ) => Promise<unknown>;
 
@@ -57,11 +58,14 @@ export function loadScripts(redis: Redis): WardenScripts {
   for (const name of Object.keys(SCRIPT_FILES) as ScriptName[]) {
     // Namespaced so a script can never shadow an ioredis built-in command method.
     const command = `warden_${name}`;
-    redis.defineCommand(command, { numberOfKeys: SCRIPT_FILES[name], lua: source(name) });
+    const keyCount: number | 'variable' = SCRIPT_FILES[name];
+    // Without numberOfKeys, ioredis takes the key count as the first argument.
+    redis.defineCommand(command, keyCount === 'variable' ? { lua: source(name) } : { numberOfKeys: keyCount, lua: source(name) });
     const method: unknown = Reflect.get(redis, command);
     if (typeof method !== 'function') throw new Error(`ioredis did not define the ${command} command`);
     runners[name] = async (keys, args) => {
-      const reply: unknown = await Reflect.apply(method, redis, [...keys, ...args.map(String)]);
+      const head = keyCount === 'variable' ? [String(keys.length)] : [];
+      const reply: unknown = await Reflect.apply(method, redis, [...head, ...keys, ...args.map(String)]);
       return reply;
     };
   }

@@ -73,6 +73,11 @@ export interface TransitionStore {
   initJob(jobId: string, init: JobInit): Promise<boolean>;
   /** Compare-and-set of status and seq plus publish of the event, atomically. */
   applyTransition(input: TransitionInput): Promise<TransitionResult>;
+  /**
+   * applyTransition for each input, in order, in one round trip (a group commit's events); one result per
+   * input. Each is atomic on its own; a refused one does not stop the others.
+   */
+  applyTransitions(inputs: readonly TransitionInput[]): Promise<TransitionResult[]>;
   get(jobId: string): Promise<JobHotState | null>;
 }
 
@@ -119,7 +124,32 @@ const transitionReplySchema = z.union([
   z.tuple([z.literal(-1), z.enum(JOB_STATUSES), z.coerce.number().int()]),
 ]);
 
-/** The TransitionStore on Redis: one hash per job, one Lua script per step (applyTransition.lua). */
+/** ARGV of applyTransition.lua (and each transition's part of applyTransitions.lua). */
+function scriptArgs(input: TransitionInput, event: JobEvent, retentionMs: number): (string | number)[] {
+  return [
+    input.expectedStatus,
+    input.expectedSeq,
+    event.status,
+    event.seq,
+    event.iteration,
+    event.message,
+    event.stageLabel,
+    Date.parse(event.timestamp),
+    JSON.stringify(event),
+    isTerminal(event.status) ? retentionMs : 0,
+  ];
+}
+
+function toResult(reply: z.infer<typeof transitionReplySchema>, event: JobEvent): TransitionResult {
+  if (reply[0] === 1) return { ok: true, event };
+  if (reply[0] === 0) return { ok: false, reason: 'missing' };
+  return { ok: false, reason: 'conflict', current: { status: reply[1], seq: reply[2] } };
+}
+
+/**
+ * The TransitionStore on Redis: one hash per job, one Lua script per step (applyTransition.lua), or per
+ * group of steps (applyTransitions.lua).
+ */
 export function createRedisTransitionStore(
   redis: Redis,
   keys: Keys,
@@ -137,26 +167,23 @@ export function createRedisTransitionStore(
 
     async applyTransition(input) {
       const event = transitionEvent(input, clock.now());
-      const reply = transitionReplySchema.parse(
-        await scripts.applyTransition(
-          [keys.job(input.jobId), keys.jobEvents(input.jobId), keys.allJobEvents()],
-          [
-            input.expectedStatus,
-            input.expectedSeq,
-            event.status,
-            event.seq,
-            event.iteration,
-            event.message,
-            event.stageLabel,
-            Date.parse(event.timestamp),
-            JSON.stringify(event),
-            isTerminal(event.status) ? retentionMs : 0,
-          ],
-        ),
+      const reply = await scripts.applyTransition(
+        [keys.job(input.jobId), keys.jobEvents(input.jobId), keys.allJobEvents()],
+        scriptArgs(input, event, retentionMs),
       );
-      if (reply[0] === 1) return { ok: true, event };
-      if (reply[0] === 0) return { ok: false, reason: 'missing' };
-      return { ok: false, reason: 'conflict', current: { status: reply[1], seq: reply[2] } };
+      return toResult(transitionReplySchema.parse(reply), event);
+    },
+
+    async applyTransitions(inputs) {
+      if (inputs.length === 0) return [];
+      const now = clock.now();
+      const events = inputs.map((input) => transitionEvent(input, now));
+      const reply = await scripts.applyTransitions(
+        [...inputs.flatMap((input) => [keys.job(input.jobId), keys.jobEvents(input.jobId)]), keys.allJobEvents()],
+        inputs.flatMap((input, i) => scriptArgs(input, events[i] as JobEvent, retentionMs)),
+      );
+      const replies = z.array(transitionReplySchema).length(inputs.length).parse(reply);
+      return replies.map((r, i) => toResult(r, events[i] as JobEvent));
     },
 
     async get(jobId) {

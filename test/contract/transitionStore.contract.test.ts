@@ -171,6 +171,33 @@ describe.each(implementations)('TransitionStore on %s', (_name, impl) => {
     expect(all.events).toHaveLength(2);
   });
 
+  it('applies many jobs\' transitions in one call, in order, each on its own', async () => {
+    const { stores } = open();
+    const [a, b] = [uid('many'), uid('many')];
+    await stores.transitions.initJob(a, init);
+    await stores.transitions.initJob(b, init);
+    const all = collectEvents();
+    await stores.events.subscribeAll(all.listener);
+    const results = await stores.transitions.applyTransitions([
+      { jobId: a, expectedStatus: 'queued', expectedSeq: 0, status: 'starting', iteration: 0 },
+      { jobId: b, expectedStatus: 'queued', expectedSeq: 0, status: 'starting', iteration: 0 },
+      // The same job's next one sees the one before it in the call.
+      { jobId: a, expectedStatus: 'starting', expectedSeq: 1, status: 'scaffold', iteration: 0 },
+      // Refused (stale), and it does not stop the ones after it.
+      { jobId: b, expectedStatus: 'queued', expectedSeq: 0, status: 'failed', iteration: 0 },
+      { jobId: uid('ghost'), expectedStatus: 'queued', expectedSeq: 0, status: 'starting', iteration: 0 },
+      { jobId: b, expectedStatus: 'starting', expectedSeq: 1, status: 'failed', message: 'stop', iteration: 0 },
+    ]);
+    expect(results.map((r) => (r.ok ? r.event.seq : r.reason))).toEqual([1, 1, 2, 'conflict', 'missing', 2]);
+    expect(results[3]).toEqual({ ok: false, reason: 'conflict', current: { status: 'starting', seq: 1 } });
+    const accepted = results.filter((r) => r.ok).map(eventOf);
+    expect(await all.waitFor(4)).toEqual(accepted);
+    expect(await stores.transitions.get(a)).toMatchObject({ status: 'scaffold', seq: 2 });
+    expect(await stores.transitions.get(b)).toMatchObject({ status: 'failed', seq: 2, message: 'stop' });
+    // Events arrive in publish order: a refused one published would have shown up among these.
+    expect(await stores.transitions.applyTransitions([])).toEqual([]);
+  });
+
   it('uses the given previous status, stage label and timestamp', async () => {
     const { stores } = open();
     const jobId = uid('job');

@@ -5,6 +5,7 @@ import {
   initialJobState,
   transitionEvent,
   type JobHotState,
+  type TransitionInput,
   type TransitionResult,
   type TransitionStore,
 } from '../transitionStore.js';
@@ -23,6 +24,28 @@ export function createMemoryTransitionStore(
 ): TransitionStore {
   const jobs = new ExpiringMap<JobHotState>(clock);
   const retentionMs = options.terminalRetentionMs ?? DEFAULT_TERMINAL_RETENTION_MS;
+  /** One compare-and-set plus publish, synchronous (callers wrap it in atomically). */
+  const apply = (input: TransitionInput): TransitionResult => {
+    const now = clock.now();
+    const event = transitionEvent(input, now);
+    const current = jobs.get(input.jobId);
+    if (!current) return { ok: false, reason: 'missing' };
+    if (current.status !== input.expectedStatus || current.seq !== input.expectedSeq) {
+      return { ok: false, reason: 'conflict', current: { status: current.status, seq: current.seq } };
+    }
+    jobs.set(input.jobId, {
+      ...current,
+      status: event.status,
+      seq: event.seq,
+      iteration: event.iteration,
+      message: event.message,
+      stageLabel: event.stageLabel,
+      updatedAt: Date.parse(event.timestamp),
+    });
+    if (isTerminal(event.status) && retentionMs > 0) jobs.expireAt(input.jobId, now + retentionMs);
+    feed.publish(event);
+    return { ok: true, event };
+  };
   return {
     initJob: (jobId, init) =>
       atomically(() => {
@@ -32,27 +55,13 @@ export function createMemoryTransitionStore(
         return true;
       }),
 
-    applyTransition: (input) =>
-      atomically((): TransitionResult => {
-        const now = clock.now();
-        const event = transitionEvent(input, now);
-        const current = jobs.get(input.jobId);
-        if (!current) return { ok: false, reason: 'missing' };
-        if (current.status !== input.expectedStatus || current.seq !== input.expectedSeq) {
-          return { ok: false, reason: 'conflict', current: { status: current.status, seq: current.seq } };
-        }
-        jobs.set(input.jobId, {
-          ...current,
-          status: event.status,
-          seq: event.seq,
-          iteration: event.iteration,
-          message: event.message,
-          stageLabel: event.stageLabel,
-          updatedAt: Date.parse(event.timestamp),
-        });
-        if (isTerminal(event.status) && retentionMs > 0) jobs.expireAt(input.jobId, now + retentionMs);
-        feed.publish(event);
-        return { ok: true, event };
+    applyTransition: (input) => atomically(() => apply(input)),
+
+    applyTransitions: (inputs) =>
+      atomically(() => {
+        // As on Redis, a malformed input refuses the whole call before anything is applied.
+        for (const input of inputs) transitionEvent(input, clock.now());
+        return inputs.map(apply);
       }),
 
     get: (jobId) =>
