@@ -9,6 +9,7 @@ import { createJobRuntime, type JobRuntimeOptions } from '../../src/jobs/createJ
 import { createRedisJobCoordination, type JobCoordination } from '../../src/jobs/jobCoordination.js';
 import { createRedis } from '../../src/redis/client.js';
 import { createRedisStores } from '../../src/redis/createRedisStores.js';
+import { deleteByPrefix } from '../../src/redis/deleteByPrefix.js';
 import type { HotStores } from '../../src/redis/hotStores.js';
 import { createKeys, type Keys } from '../../src/redis/keys.js';
 import type { BenchContext } from './scenario.js';
@@ -91,12 +92,7 @@ export async function openBenchEnv(ctx: BenchContext, label: string, clock: Cloc
       await coordination.close();
       await stores.close();
       await sql.end({ timeout: 5 });
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length > 0) await redis.unlink(...found);
-      } while (cursor !== '0');
+      await deleteByPrefix(redis, prefix);
       redis.disconnect();
       await admin`drop schema if exists ${admin(schema)} cascade`;
       await admin.end({ timeout: 5 });

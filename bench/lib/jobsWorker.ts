@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { systemClock } from '../../src/clock.js';
 import { createSql } from '../../src/db/client.js';
-import { DEFAULT_TIERS } from '../../src/domain/tiers.js';
+import { BENCH_RUNTIME_CONFIG } from './benchEnv.js';
 import { createJobRuntime } from '../../src/jobs/createJobRuntime.js';
 import { createRedisJobCoordination } from '../../src/jobs/jobCoordination.js';
 import { createRedis } from '../../src/redis/client.js';
@@ -28,17 +28,7 @@ const runtime = createJobRuntime({
   sql,
   stores,
   coordination,
-  config: {
-    workers: env.WORKERS,
-    stepMs: 0,
-    checksFailRate: 0,
-    leaseSeconds: 60,
-    heartbeatSeconds: 20,
-    queueCap: 1_000_000,
-    maxJobAgeHours: 72,
-    midnightJitterSeconds: 300,
-    tiers: DEFAULT_TIERS,
-  },
+  config: { ...BENCH_RUNTIME_CONFIG, workers: env.WORKERS },
   onError: (error, context) => process.stderr.write(`[${context.during}] ${String(error)}\n`),
 });
 process.stdout.write('ready\n');

@@ -6,21 +6,9 @@
  * checks → ready). Measured with 1 and with 2 worker processes on the same Redis and PostgreSQL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import postgres from 'postgres';
-import { systemClock } from '../../src/clock.js';
-import { createSql, type Sql } from '../../src/db/client.js';
-import { migrate } from '../../src/db/migrate.js';
-import { createProjectsRepository } from '../../src/db/projectsRepository.js';
-import { createUsersRepository } from '../../src/db/usersRepository.js';
-import { DEFAULT_TIERS } from '../../src/domain/tiers.js';
-import { createJobRuntime } from '../../src/jobs/createJobRuntime.js';
-import { createRedisJobCoordination } from '../../src/jobs/jobCoordination.js';
-import { createRedis } from '../../src/redis/client.js';
-import { createRedisStores } from '../../src/redis/createRedisStores.js';
-import { createKeys } from '../../src/redis/keys.js';
+import { openBenchEnv, waitForTerminal } from '../lib/benchEnv.js';
 import { isMain, runStandalone, type BenchContext, type Metric, type Scenario } from '../lib/scenario.js';
 
 /**
@@ -42,26 +30,12 @@ interface Run {
 }
 
 async function runOnce(ctx: BenchContext, processes: number, jobs: number): Promise<Run> {
-  const schema = `bench_jobs_${randomUUID().slice(0, 8)}`;
-  const prefix = `bench-jobs-${randomUUID().slice(0, 8)}:`;
-  const admin = postgres(ctx.databaseUrl, { max: 1, onnotice: () => {} });
-  await admin`create schema ${admin(schema)}`;
-  const sql = createSql(ctx.databaseUrl, { schema, max: 8 });
-  const redis = createRedis(ctx.redisUrl);
-  const keys = createKeys(prefix);
-  const stores = createRedisStores({ redis, keys, clock: systemClock });
-  const coordination = createRedisJobCoordination({ redis, keys, clock: systemClock });
+  const env = await openBenchEnv(ctx, 'jobs');
   const children: ChildProcess[] = [];
   try {
-    await migrate(sql);
-    const owners = await seed(sql);
+    const owners = await env.seedOwners(USERS, 'cto_scale', PROJECTS_PER_USER);
     // A runtime without workers: submits exactly as the API does.
-    const submitter = createJobRuntime({
-      sql,
-      stores,
-      coordination,
-      config: { ...DEFAULT_RUNTIME, workers: 0 },
-    });
+    const submitter = env.runtime({ workers: 0 });
     ctx.progress(`${processes} process(es): submitting ${jobs} jobs`);
     for (let i = 0; i < jobs; i += 100) {
       await Promise.all(
@@ -74,50 +48,18 @@ async function runOnce(ctx: BenchContext, processes: number, jobs: number): Prom
         }),
       );
     }
-    for (let p = 0; p < processes; p++) children.push(await startWorker(ctx, schema, prefix));
+    for (let p = 0; p < processes; p++) children.push(await startWorker(ctx, env.schema, env.prefix));
     ctx.progress(`${processes} process(es): running`);
     const started = performance.now();
     for (const child of children) child.stdin?.write('go\n');
-    await waitForTerminal(sql, jobs, 120_000);
+    await waitForTerminal(env.sql, jobs, 120_000);
     const seconds = (performance.now() - started) / 1000;
     return { jobsPerSecond: jobs / seconds, transitionsPerSecond: (jobs * TRANSITIONS_PER_JOB) / seconds };
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.filter((child) => child.exitCode === null).map((child) => once(child, 'exit')));
-    await coordination.close();
-    await stores.close();
-    await sql.end({ timeout: 5 });
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-    await admin`drop schema if exists ${admin(schema)} cascade`;
-    await admin.end({ timeout: 5 });
+    await env.close();
   }
-}
-
-const DEFAULT_RUNTIME = {
-  workers: 0,
-  stepMs: 0,
-  checksFailRate: 0,
-  leaseSeconds: 60,
-  heartbeatSeconds: 20,
-  queueCap: 1_000_000,
-  maxJobAgeHours: 72,
-  midnightJitterSeconds: 300,
-  tiers: DEFAULT_TIERS,
-};
-
-async function seed(sql: Sql): Promise<{ id: string; tier: string; projects: string[] }[]> {
-  const users = createUsersRepository(sql);
-  const projects = createProjectsRepository(sql);
-  const owners = [];
-  for (let u = 0; u < USERS; u++) {
-    const id = `bench-${u}`;
-    await users.upsertUser({ id, tier: 'cto_scale', now: systemClock.now() });
-    const ids = [];
-    for (let p = 0; p < PROJECTS_PER_USER; p++) ids.push((await projects.createProject({ ownerId: id, name: `p${p}`, now: systemClock.now() })).id);
-    owners.push({ id, tier: 'cto_scale', projects: ids });
-  }
-  return owners;
 }
 
 async function startWorker(ctx: BenchContext, schema: string, prefix: string): Promise<ChildProcess> {
@@ -131,26 +73,6 @@ async function startWorker(ctx: BenchContext, schema: string, prefix: string): P
     if (line === 'ready') return child;
   }
   throw new Error('bench worker exited before it was ready');
-}
-
-/** Polls the job table until every job is terminal; the bench may use timers, the tests never do. */
-async function waitForTerminal(sql: Sql, jobs: number, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from jobs where status in ('ready', 'failed')`;
-    if ((row?.n ?? 0) >= jobs) return;
-    if (performance.now() > deadline) throw new Error(`only ${row?.n ?? 0}/${jobs} jobs finished in ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function deleteKeys(redis: ReturnType<typeof createRedis>, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (found.length > 0) await redis.unlink(...found);
-  } while (cursor !== '0');
 }
 
 export const scenario: Scenario = {

@@ -23,6 +23,7 @@ import { createRedisInspectionStore, type InspectionStore } from '../../src/insp
 import { createMemoryInspectionStore } from '../../src/inspector/memoryInspectionStore.js';
 import { createRedis, createSubscriber } from '../../src/redis/client.js';
 import { createKeys } from '../../src/redis/keys.js';
+import { deleteByPrefix } from '../../src/redis/deleteByPrefix.js';
 import { isMain, runStandalone, type BenchContext, type Metric, type Scenario } from '../lib/scenario.js';
 
 const TO_CODE: JobEvent[] = [{ type: 'START' }, { type: 'BEGIN' }, { type: 'STEP_SUCCEEDED' }];
@@ -150,12 +151,7 @@ export const memoryScenario: Scenario = {
         { name: 'events/s through one actor, inspected', value: inspected, unit: 'events/s', better: 'higher' },
       ];
     } finally {
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length > 0) await redis.unlink(...found);
-      } while (cursor !== '0');
+      await deleteByPrefix(redis, prefix);
       await redis.quit();
     }
   },

@@ -21,6 +21,7 @@ import { createRiskScanRepository } from '../../src/db/riskScanRepository.js';
 import { DEFAULT_TIERS } from '../../src/domain/tiers.js';
 import { createRedis } from '../../src/redis/client.js';
 import { createKeys } from '../../src/redis/keys.js';
+import { deleteByPrefix } from '../../src/redis/deleteByPrefix.js';
 import { createRedisUsageSource } from '../../src/risk/dailyUsageSource.js';
 import { evaluateScan } from '../../src/risk/evaluateScan.js';
 import { createEventBus } from '../../src/risk/eventBus.js';
@@ -142,7 +143,7 @@ async function measure(ctx: BenchContext): Promise<Numbers> {
     await sql.end({ timeout: 5 });
     await admin`drop schema if exists ${admin(schema)} cascade`;
     await admin.end({ timeout: 5 });
-    await unlinkPrefix(redis, prefix);
+    await deleteByPrefix(redis, prefix);
     redis.disconnect();
   }
 }
@@ -160,15 +161,6 @@ function fillSynthetic(views: ScanViews, users: number, projects: number) {
     views.projects.failures[i] = i % 6;
     views.projects.emitted[i] = 0;
   }
-}
-
-async function unlinkPrefix(redis: ReturnType<typeof createRedis>, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 10_000);
-    cursor = next;
-    if (found.length > 0) await redis.unlink(...found);
-  } while (cursor !== '0');
 }
 
 const ms = (name: string, value: number | undefined, target?: Metric['target']): Metric => ({

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll } from 'vitest';
 import { createRedis } from '../../src/redis/client.js';
+import { deleteByPrefix } from '../../src/redis/deleteByPrefix.js';
 import { createKeys, type Keys } from '../../src/redis/keys.js';
 import { TEST_REDIS_URL } from '../setup/services.js';
 
@@ -22,12 +23,7 @@ export function useTestRedis(label = 'test'): TestRedis {
   const prefix = `t:${label}:${randomUUID().slice(0, 8)}:`;
   const redis = createRedis(TEST_REDIS_URL);
   const flush = async () => {
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length > 0) await redis.unlink(...found);
-    } while (cursor !== '0');
+    await deleteByPrefix(redis, prefix);
   };
   afterAll(async () => {
     await flush();
