@@ -1,4 +1,4 @@
-import { initTRPC } from '@trpc/server';
+import { getTRPCErrorFromUnknown, initTRPC, type TRPCError } from '@trpc/server';
 import { resolveTier } from '../src/domain/tiers.js';
 import { WardenError } from '../src/errors.js';
 import type { AuthUser, Context } from './context.js';
@@ -60,18 +60,25 @@ export const mergeRouters = t.mergeRouters;
 export const createCallerFactory = t.createCallerFactory;
 
 /**
- * Turns a thrown WardenError into the TRPCError of its code (WardenError as `cause`) and counts the
- * refusal. It sits first in every chain, so it also sees what the auth middleware and resolvers throw.
+ * A failed call's error as the client should see it: a thrown WardenError becomes the TRPCError of its
+ * code (WardenError as `cause`), and the refusal is counted; anything else is left as tRPC made it.
  */
+function mapWardenError(ctx: Context, error: TRPCError): TRPCError {
+  const warden = wardenErrorOf(error);
+  // tRPC wraps a thrown non-TRPCError as INTERNAL_SERVER_ERROR; give it the status its code means.
+  if (warden && error.code !== TRPC_CODE_OF[warden.code]) {
+    ctx.services.metrics.refusals.inc({ code: warden.code });
+    return toTRPCError(warden);
+  }
+  return error;
+}
+
+/** Sits first in every public chain, so it sees what the resolvers throw. */
 const mapWardenErrors = t.middleware(async ({ ctx, next }) => {
   const result = await next();
   if (!result.ok) {
-    const warden = wardenErrorOf(result.error);
-    // tRPC wraps a thrown non-TRPCError as INTERNAL_SERVER_ERROR; give it the status its code means.
-    if (warden && result.error.code !== TRPC_CODE_OF[warden.code]) {
-      ctx.services.metrics.refusals.inc({ code: warden.code });
-      throw toTRPCError(warden);
-    }
+    const mapped = mapWardenError(ctx, result.error);
+    if (mapped !== result.error) throw mapped;
   }
   return result;
 });
@@ -80,25 +87,44 @@ const mapWardenErrors = t.middleware(async ({ ctx, next }) => {
  * Who is calling: a verified token (cached per token) whose subject is a stored user (cached briefly).
  * Missing, forged or expired token, or a token for no user: UNAUTHORIZED.
  */
-const authenticate = t.middleware(async ({ ctx, next }) => {
+async function authenticate(ctx: Context): Promise<AuthUser> {
   if (ctx.token === null) throw new WardenError('UNAUTHORIZED', 'missing bearer token', {});
   const claims = await ctx.services.tokens.verify(ctx.token);
   const row = await ctx.services.users.get(claims.userId);
   if (!row) throw new WardenError('UNAUTHORIZED', 'unknown user', {});
-  const user: AuthUser = {
+  return {
     id: row.id,
     role: claims.role,
     tier: row.tier,
     limits: resolveTier(ctx.services.config.tiers, row.tier),
     tokenBudgetOverride: row.tokenBudgetOverride,
   };
-  return next({ ctx: { user } });
+}
+
+/**
+ * mapWardenErrors and authenticate as one middleware. Why one: every middleware level makes tRPC copy
+ * the call's options twice (object spreads), which profiling put at ~30% of the server's CPU for
+ * batched usage.get (bench/scenarios/api.ts); the errors and their mapping are exactly the two's.
+ */
+const authenticated = t.middleware(async ({ ctx, next }) => {
+  let user: AuthUser;
+  try {
+    user = await authenticate(ctx);
+  } catch (cause) {
+    throw mapWardenError(ctx, getTRPCErrorFromUnknown(cause));
+  }
+  const result = await next({ ctx: { user } });
+  if (!result.ok) {
+    const mapped = mapWardenError(ctx, result.error);
+    if (mapped !== result.error) throw mapped;
+  }
+  return result;
 });
 
 /** Anyone: health-style procedures. */
 export const publicProcedure = t.procedure.use(mapWardenErrors);
 /** A known, authenticated user; `ctx.user` is set. */
-export const authedProcedure = publicProcedure.use(authenticate);
+export const authedProcedure = t.procedure.use(authenticated);
 /** An authenticated admin (token with `role: "admin"`). */
 export const adminProcedure = authedProcedure.use(async ({ ctx, next }) => {
   if (ctx.user.role !== 'admin') throw new WardenError('FORBIDDEN', 'admin only', {});

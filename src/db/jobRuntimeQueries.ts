@@ -41,6 +41,50 @@ const overrideSchema = z.object({ owner_token_budget_override: z.number().int().
 const idTierSchema = z.object({ id: z.string(), tier: z.string() });
 const idSchema = z.object({ id: z.string() });
 const iterationsSchema = z.object({ tier: z.string(), iteration: z.number().int(), confirmations: z.number().int() });
+const ownerIterationsSchema = iterationsSchema.extend({ owner_id: z.string() });
+const MAX_KEYS_PER_QUERY = 500;
+type Iterations = z.infer<typeof iterationsSchema>;
+
+/**
+ * Reads by key issued in one tick become one query for the distinct keys (what the keys' callers get is
+ * what a read issued after all of them started sees). Why: usage.get reads this per call, and a batch of
+ * N calls (or N users polling at once) would otherwise hold N pool connections for N identical round
+ * trips; profiling the `api` bench put the batch's latency in those queries.
+ */
+function coalescePerTick<V>(load: (keys: string[]) => Promise<Map<string, V>>): (key: string) => Promise<V | null> {
+  type Waiter = { resolve: (value: V | null) => void; reject: (error: unknown) => void };
+  let pending: Map<string, Waiter[]> | null = null;
+  const flush = (batch: Map<string, Waiter[]>) => {
+    const keys = [...batch.keys()];
+    // Bounded statements: a tick with very many distinct keys becomes several queries.
+    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_QUERY) {
+      const chunk = keys.slice(i, i + MAX_KEYS_PER_QUERY);
+      load(chunk).then(
+        (found) => {
+          for (const key of chunk) for (const w of batch.get(key) ?? []) w.resolve(found.get(key) ?? null);
+        },
+        (error: unknown) => {
+          for (const key of chunk) for (const w of batch.get(key) ?? []) w.reject(error);
+        },
+      );
+    }
+  };
+  return (key) =>
+    new Promise<V | null>((resolve, reject) => {
+      if (pending === null) {
+        const batch = new Map<string, Waiter[]>();
+        pending = batch;
+        // After the current microtasks: every call started by this tick's work joins the same query.
+        process.nextTick(() => {
+          pending = null;
+          flush(batch);
+        });
+      }
+      const waiters = pending.get(key);
+      if (waiters) waiters.push({ resolve, reject });
+      else pending.set(key, [{ resolve, reject }]);
+    });
+}
 
 export function createJobRuntimeQueries(sql: Sql): JobRuntimeQueries {
   const loadJobsToRun = async (jobIds: readonly string[]): Promise<(JobToRun | null)[]> => {
@@ -112,17 +156,32 @@ export function createJobRuntimeQueries(sql: Sql): JobRuntimeQueries {
       return rows.map((r) => idSchema.parse(r).id);
     },
 
-    async currentIterations(ownerId) {
+    currentIterations: coalescePerTick(async (ownerIds) => {
+      const byOwner = new Map<string, Iterations>();
+      if (ownerIds.length === 1) {
+        // One owner (every single call, and a batch of one user's calls): the plain limit-1 read.
+        const ownerId = ownerIds[0] as string;
+        const rows = await sql`
+          select tier, iteration,
+                 coalesce((snapshot->'context'->>'confirmations')::int, 0) as confirmations
+          from jobs
+          where owner_id = ${ownerId} and status not in ('ready', 'failed')
+          order by created_at desc, id desc
+          limit 1`;
+        if (rows[0]) byOwner.set(ownerId, iterationsSchema.parse(rows[0]));
+        return byOwner;
+      }
       const rows = await sql`
-        select tier, iteration,
+        select distinct on (owner_id) owner_id, tier, iteration,
                coalesce((snapshot->'context'->>'confirmations')::int, 0) as confirmations
         from jobs
-        where owner_id = ${ownerId} and status not in ('ready', 'failed')
-        order by created_at desc, id desc
-        limit 1`;
-      const row = rows[0];
-      if (!row) return null;
-      return iterationsSchema.parse(row);
-    },
+        where owner_id in ${sql(ownerIds)} and status not in ('ready', 'failed')
+        order by owner_id, created_at desc, id desc`;
+      for (const row of rows) {
+        const { owner_id: ownerId, ...iterations } = ownerIterationsSchema.parse(row);
+        byOwner.set(ownerId, iterations);
+      }
+      return byOwner;
+    }),
   };
 }

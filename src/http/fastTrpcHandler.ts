@@ -16,7 +16,7 @@ import { getHTTPStatusCode } from '@trpc/server/http';
 export type FastErrorHandler = (opts: {
   error: TRPCError;
   path: string;
-  type: 'query' | 'mutation';
+  type: 'query' | 'mutation' | 'subscription';
   input: unknown;
   req: IncomingMessage;
 }) => void;

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnyTRPCRouter, TRPCError } from '@trpc/server';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import type { Context, ContextSource } from '../../router/context.js';
+import { createFastSseHandler } from './fastSseHandler.js';
 import { createFastTrpcHandler } from './fastTrpcHandler.js';
 import { MAX_BATCH_SIZE, MAX_BODY_BYTES } from './wireLimits.js';
 
@@ -29,8 +30,8 @@ export interface TrpcHandlerOptions {
 export type TrpcHandler = (req: IncomingMessage, res: ServerResponse, path: string, search: string) => void;
 
 /**
- * The tRPC endpoint: plain JSON queries and mutations take the fast path (fastTrpcHandler.ts); SSE
- * subscriptions and everything unusual go through tRPC's stock Node adapter.
+ * The tRPC endpoint: plain JSON queries and mutations take the fast path (fastTrpcHandler.ts), plain SSE
+ * subscriptions theirs (fastSseHandler.ts); everything unusual goes through tRPC's stock Node adapter.
  */
 export function createTrpcHandler(options: TrpcHandlerOptions): TrpcHandler {
   const maxBodySize = options.maxBodySize ?? MAX_BODY_BYTES;
@@ -46,6 +47,15 @@ export function createTrpcHandler(options: TrpcHandlerOptions): TrpcHandler {
           maxBatchSize,
         });
 
+  const fastSse =
+    options.fastPath === false
+      ? undefined
+      : createFastSseHandler({
+          router: options.router,
+          createContext: (req, connectionParams) => options.createContext({ req, info: { connectionParams } }),
+          onError: ({ error, path, type, req }) => options.onError({ error, path, type, method: req.method }),
+        });
+
   return (req, res, path, search) => {
     let decoded: string;
     try {
@@ -54,6 +64,7 @@ export function createTrpcHandler(options: TrpcHandlerOptions): TrpcHandler {
       decoded = path;
     }
     if (fast?.(req, res, decoded, search)) return;
+    if (fastSse?.(req, res, decoded, search)) return;
     void nodeHTTPRequestHandler({
       router: options.router,
       req,

@@ -125,8 +125,12 @@ export function createJobService(deps: JobServiceDeps): JobService {
     return { used: current.iteration, remaining: Math.max(0, nextStop - current.iteration) };
   };
 
-  const counters = async (owner: JobOwner, daily: { used: number; remaining: number; resetsAt: number }): Promise<UsageCounters> => {
-    const iterations = await iterationUsage(owner);
+  const counters = async (
+    owner: JobOwner,
+    daily: { used: number; remaining: number; resetsAt: number },
+    read: Promise<{ used: number; remaining: number }> = iterationUsage(owner),
+  ): Promise<UsageCounters> => {
+    const iterations = await read;
     return {
       jobsUsed: daily.used,
       jobsRemaining: daily.remaining,
@@ -263,8 +267,12 @@ export function createJobService(deps: JobServiceDeps): JobService {
     },
 
     async usage(owner) {
-      const usage = await stores.quotas.usage(owner.id, resolveTier(tiers, owner.tier).dailyJobs);
-      return counters(owner, usage);
+      // Two independent reads (Redis, PostgreSQL): waited for together, not one after the other.
+      const [usage, iterations] = await Promise.all([
+        stores.quotas.usage(owner.id, resolveTier(tiers, owner.tier).dailyJobs),
+        iterationUsage(owner),
+      ]);
+      return counters(owner, usage, Promise.resolve(iterations));
     },
 
     iterationUsage,

@@ -251,6 +251,77 @@ describe('the fast path answers exactly as the stock tRPC adapter', () => {
     expect(fast.contentType).toBe(stock.contentType);
     expect(fast.body).toEqual(stock.body);
   });
+
+  describe('SSE subscriptions (jobs.events of a finished job: every stream ends, so the bytes compare)', () => {
+    let jobId: string;
+
+    beforeAll(async () => {
+      const { projectId } = await alice.projects.create.mutate({ name: 'sse-compare' });
+      ({ jobId } = await alice.jobs.submit.mutate({ projectId, goal: 'compare the SSE paths' }));
+      await alice.jobs.cancel.mutate({ jobId });
+    });
+
+    const events = (input: unknown, extra: Record<string, string> = {}) => {
+      const params = new URLSearchParams({ input: JSON.stringify(input), ...extra });
+      return `/trpc/jobs.events?${params.toString()}`;
+    };
+    const sseCases: [string, () => [string, RequestInit & { token?: string | null }]][] = [
+      ['current state, then the end', () => [events({ jobId }), {}]],
+      ['token in connectionParams', () => [events({ jobId }, { connectionParams: JSON.stringify({ token: aliceToken }) }), { token: null }]],
+      ['after lastEventId (input)', () => [events({ jobId, lastEventId: '1' }), {}]],
+      ['after Last-Event-ID (header)', () => [events({ jobId }), { headers: { 'last-event-id': '1' } }]],
+      ['after lastEventId (query)', () => [events({ jobId }, { lastEventId: '1' }), {}]],
+      ['nothing after the terminal event', () => [events({ jobId, lastEventId: '99' }), {}]],
+      ['no token', () => [events({ jobId }), { token: null }]],
+      ['someone else’s job', () => [events({ jobId: 'f0f0f0f0-0000-4000-8000-000000000000' }), {}]],
+      ['invalid input', () => [events({ jobId: 42 }), {}]],
+    ];
+
+    it.each(sseCases)('%s', async (_name, make) => {
+      const [path, init] = make();
+      const headers = { accept: 'text/event-stream', ...(init.headers as Record<string, string> | undefined) };
+      const [fast, stock] = [
+        await raw(path, { ...init, headers }),
+        await raw(path, { ...init, headers, base: stockUrl }),
+      ];
+      expect(fast.status).toBe(stock.status);
+      expect(fast.contentType).toBe(stock.contentType);
+      expect(fast.text).toBe(stock.text);
+      expect(fast.text).toMatch(/^event: connected\n/);
+    });
+  });
+
+  it('ends a live SSE stream when its client goes away: the job channel is released', async () => {
+    const carol = t.clientFor(await t.tokenFor('carol', { tier: 'bootstrapper' }));
+    const { projectId } = await carol.projects.create.mutate({ name: 'sse-live' });
+    // Past the daily quota a job stays scheduled until after midnight: its stream stays open.
+    let jobId = '';
+    for (let i = 0; i < 6; i++) ({ jobId } = await carol.jobs.submit.mutate({ projectId, goal: `job ${i}` }));
+    expect((await carol.jobs.get.query({ jobId })).status).toBe('scheduled');
+    const channel = t.redis.keys.jobEvents(jobId);
+    const subscribers = async () => {
+      const reply = (await t.redis.redis.call('pubsub', 'numsub', channel)) as [string, number];
+      return reply[1];
+    };
+
+    const ac = new AbortController();
+    const token = await t.tokenFor('carol', { tier: 'bootstrapper' });
+    const res = await fetch(`${t.url}/trpc/jobs.events?input=${encodeURIComponent(JSON.stringify({ jobId }))}`, {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` },
+      signal: ac.signal,
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while (!text.includes('"status":"scheduled"')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(text).toMatch(/^event: connected\n/);
+    expect(await subscribers()).toBe(1);
+    ac.abort();
+    await expect.poll(subscribers, { timeout: 5_000 }).toBe(0);
+  });
 });
 
 describe('the inspector route', () => {
