@@ -17,7 +17,8 @@ async function loadScenarios(): Promise<Scenario[]> {
   const loaded: Scenario[] = [];
   for (const file of files) {
     const mod = (await import(new URL(file, dir).href)) as Record<string, unknown>;
-    loaded.push(...Object.values(mod).filter(isScenario));
+    // A module may export the same scenario twice (named and default): keep one.
+    for (const scenario of Object.values(mod).filter(isScenario)) if (!loaded.includes(scenario)) loaded.push(scenario);
   }
   const rank = (n: string) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
   return loaded.sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
