@@ -26,14 +26,8 @@ export function createKeys(prefix: string) {
     projectSlots: (projectId: string) => k('slots', 'project', projectId),
     /** Hash: the wait estimator's moving average per tier. */
     durations: () => k('estimator', 'durations'),
-    /** Set of process ids currently alive, and per-process heartbeat keys. */
-    process: (processId: string) => k('process', processId),
-    /** Sorted set: scheduled jobs scored by release time (ms). */
-    scheduled: () => k('scheduled'),
     /** Channel: risk facts (event bus). */
     riskEvents: (scope: string) => k('events', 'risk', scope),
-    /** Hash: risks already emitted (so a crossing is emitted once). */
-    riskEmitted: (kind: string) => k('risk', 'emitted', kind),
     /** Channel: actor inspection events. */
     inspection: () => k('events', 'inspect'),
     /** Hash/list: the inspector's ring buffer of one actor. */

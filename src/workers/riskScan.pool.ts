@@ -31,9 +31,10 @@ export function createRiskScanPool(options: RiskScanPoolOptions): ScanEvaluator 
   const pool = new Piscina<ScanTask, ScanTaskResult>({
     filename: new URL(fromSource ? './riskScan.worker.ts' : './riskScan.worker.js', import.meta.url).href,
     execArgv: fromSource ? [...process.execArgv, '--import', tsxLoader()] : [...process.execArgv],
-    minThreads: threads,
+    // No thread at start-up (every process builds the pool, few scan at once); the first scan starts
+    // them, and they stay (with their loaded module) between scans.
+    minThreads: 0,
     maxThreads: threads,
-    // Scans come every interval; keep the threads (and their loaded module) between them.
     idleTimeout: 2 ** 31 - 1,
   });
   // A worker that dies outside a task surfaces here; without a listener it would crash the process.
