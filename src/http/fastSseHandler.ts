@@ -5,13 +5,12 @@ import {
   isTrackedEnvelope,
   TRPCError,
   type AnyTRPCProcedure,
-  type AnyTRPCRootTypes,
   type AnyTRPCRouter,
   type TRPCErrorShape,
-  type TRPCRootConfig,
 } from '@trpc/server';
 import { isObservable, observableToAsyncIterable } from '@trpc/server/observable';
 import type { FastErrorHandler } from './fastTrpcHandler.js';
+import { readRouterInternals } from './routerInternals.js';
 
 export interface FastSseHandlerOptions {
   router: AnyTRPCRouter;
@@ -46,11 +45,7 @@ const SSE_HEADERS = {
  * returns false and the stock adapter answers; test/e2e/server.test.ts compares both byte for byte.
  */
 export function createFastSseHandler(options: FastSseHandlerOptions): FastSseHandler {
-  const { router } = options;
-  const config = router._def._config as TRPCRootConfig<AnyTRPCRootTypes>;
-  const procedures = router._def.procedures as Record<string, AnyTRPCProcedure | undefined>;
-  const probe = {};
-  const plainJson = config.transformer.output.serialize(probe) === probe;
+  const { config, procedures, plainJson } = readRouterInternals(options.router);
   const sse = config.sse ?? {};
   const supported =
     plainJson && sse.enabled !== false && !sse.maxDurationMs && !sse.emitAndEndImmediately;

@@ -5,12 +5,11 @@ import {
   TRPCError,
   transformTRPCResponse,
   type AnyTRPCProcedure,
-  type AnyTRPCRootTypes,
   type AnyTRPCRouter,
   type TRPCErrorShape,
-  type TRPCRootConfig,
 } from '@trpc/server';
 import { getHTTPStatusCode } from '@trpc/server/http';
+import { readRouterInternals } from './routerInternals.js';
 
 /** Called once per failed call, like tRPC's own `onError`. */
 export type FastErrorHandler = (opts: {
@@ -51,13 +50,8 @@ type CallResult = { result: { data: unknown } } | { error: TRPCErrorShape };
  * stays the reference: test/e2e/server.test.ts sends the same requests through both and compares.
  */
 export function createFastTrpcHandler(options: FastTrpcHandlerOptions): FastTrpcHandler {
-  const { router, maxBodySize, maxBatchSize } = options;
-  const config = router._def._config as TRPCRootConfig<AnyTRPCRootTypes>;
-  // A router's definition keeps every procedure by its full dotted path, flattened at creation.
-  const procedures = router._def.procedures as Record<string, AnyTRPCProcedure | undefined>;
-  // Warden has no transformer; serialising through tRPC's identity transformer would only copy objects.
-  const probe = {};
-  const plainJson = config.transformer.output.serialize(probe) === probe;
+  const { maxBodySize, maxBatchSize } = options;
+  const { config, procedures, plainJson } = readRouterInternals(options.router);
   const serialize = (json: CallResult | CallResult[]) =>
     JSON.stringify(plainJson ? json : transformTRPCResponse(config, json));
 
