@@ -17,6 +17,7 @@ import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createRedis } from '../../src/redis/client.js';
+import { deleteByPrefix } from '../../src/redis/deleteByPrefix.js';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -64,8 +65,7 @@ const shutdown = async () => {
   bare.close();
   await Promise.all([fast.close(), stock.close()]);
   const redis = createRedis(redisUrl);
-  const keys = await redis.keys(`${keyPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteByPrefix(redis, keyPrefix);
   redis.disconnect();
   await admin`drop schema if exists ${admin(schema)} cascade`;
   await admin.end({ timeout: 5 });

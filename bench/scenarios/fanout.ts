@@ -21,6 +21,7 @@ import { loadConfig } from '../../src/config.js';
 import type { StepHandlers } from '../../src/jobs/stepHandlers.js';
 import { createLogger } from '../../src/log.js';
 import { createRedis } from '../../src/redis/client.js';
+import { deleteByPrefix } from '../../src/redis/deleteByPrefix.js';
 import { isMain, runStandalone, type Metric, type Scenario } from '../lib/scenario.js';
 
 /**
@@ -151,8 +152,7 @@ export const fanoutScenario: Scenario = {
       await Promise.all(children.map((c) => c.stop()));
       await app.close();
       const redis = createRedis(ctx.redisUrl);
-      const keys = await redis.keys(`${keyPrefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await deleteByPrefix(redis, keyPrefix);
       redis.disconnect();
       await admin`drop schema if exists ${admin(schema)} cascade`;
       await admin.end({ timeout: 5 });
