@@ -19,6 +19,14 @@ export interface WardenErrorDetails {
   SERVICE_UNAVAILABLE: { service: string };
   /** A critical subscriber of the risk event bus failed, so the event was not published. */
   PUBLISH_FAILED: { eventType: string; subscriber: string };
+  /** The chat model failed (429, 5xx, timeout, unreachable); `retryAfterSeconds` is the provider's when it sent one. */
+  LLM_UNAVAILABLE: {
+    reason: 'rate_limited' | 'server_error' | 'timeout' | 'unreachable' | 'bad_response';
+    status: number | null;
+    retryAfterSeconds: number | null;
+  };
+  /** A chat message that alone does not fit the model's context budget. */
+  PROMPT_TOO_LONG: { tokens: number; budget: number };
 }
 
 export type WardenErrorCode = keyof WardenErrorDetails;
