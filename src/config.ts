@@ -33,6 +33,15 @@ const envSchema = z.object({
   WARDEN_RISK_SCAN_SECONDS: z.coerce.number().min(0).default(60),
   WARDEN_RISK_SCAN_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   WARDEN_TIERS: jsonString(tierOverridesSchema).optional(),
+  // Chat (SPEC §8): no base URL = the deterministic local model of the embedded default.
+  WARDEN_LLM_BASE_URL: z.url().optional(),
+  WARDEN_LLM_API_KEY: z.string().min(1).optional(),
+  WARDEN_LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  WARDEN_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  WARDEN_LLM_MAX_ANSWER_TOKENS: z.coerce.number().int().positive().optional(),
+  WARDEN_CHAT_CONTEXT_TOKENS: z.coerce.number().int().min(64).default(8_000),
+  WARDEN_CHAT_RETENTION_DAYS: z.coerce.number().min(0).default(90),
+  WARDEN_CHAT_TURN_CONNECTIONS: z.coerce.number().int().min(1).max(100).default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -58,6 +67,22 @@ export interface WardenConfig {
   /** Risk scan worker threads; 0 = main thread; undefined = cores, at most 4. */
   riskScanThreads: number | undefined;
   tiers: TierTable;
+  /** The chat model: OpenAI-compatible when `baseUrl` is set, else the local model. The key is never logged. */
+  llm: {
+    baseUrl: string | undefined;
+    apiKey: string | undefined;
+    model: string;
+    timeoutMs: number;
+    maxAnswerTokens: number | undefined;
+  };
+  chat: {
+    /** Prompt budget in tokens: history is dropped, oldest first, to fit. */
+    contextTokens: number;
+    /** Sessions untouched for longer are deleted; 0 keeps them forever. */
+    retentionDays: number;
+    /** PostgreSQL connections for turns (each holds its session's row lock while the model answers). */
+    turnConnections: number;
+  };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 
@@ -100,6 +125,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     riskScanSeconds: e.WARDEN_RISK_SCAN_SECONDS,
     riskScanThreads: e.WARDEN_RISK_SCAN_THREADS,
     tiers,
+    llm: {
+      baseUrl: e.WARDEN_LLM_BASE_URL,
+      apiKey: e.WARDEN_LLM_API_KEY,
+      model: e.WARDEN_LLM_MODEL,
+      timeoutMs: e.WARDEN_LLM_TIMEOUT_MS,
+      maxAnswerTokens: e.WARDEN_LLM_MAX_ANSWER_TOKENS,
+    },
+    chat: {
+      contextTokens: e.WARDEN_CHAT_CONTEXT_TOKENS,
+      retentionDays: e.WARDEN_CHAT_RETENTION_DAYS,
+      turnConnections: e.WARDEN_CHAT_TURN_CONNECTIONS,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }
