@@ -1,3 +1,4 @@
+import { chatRouter } from './chat.router.js';
 import { inspectorRouter } from './inspector.router.js';
 import { jobsRouter } from './jobs.router.js';
 import { projectsRouter } from './projects.router.js';
@@ -18,6 +19,7 @@ export const appRouter = router({
   usage: usageRouter,
   risks: risksRouter,
   inspector: inspectorRouter,
+  chat: chatRouter,
 });
 
 export type AppRouter = typeof appRouter;

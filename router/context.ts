@@ -12,6 +12,7 @@ import type { HotStores } from '../src/redis/hotStores.js';
 import type { InspectorService } from '../src/inspector/inspectorService.js';
 import type { RiskRuntime } from '../src/risk/riskRuntime.js';
 import type { UserDirectory } from '../src/auth/userDirectory.js';
+import type { ChatService } from '../src/chat/chatService.js';
 
 /**
  * Everything a procedure may reach, built once by createApp and shared by every request. The job
@@ -33,6 +34,8 @@ export interface AppServices {
   inspector?: InspectorService;
   /** Risk signals, facts and scans (src/risk/riskRuntime.ts); absent when it is not attached. */
   risks?: RiskRuntime;
+  /** Chat sessions (src/chat/chatService.ts); absent when it is not attached. */
+  chat?: ChatService;
 }
 
 /** The context of every call: shared services and the raw, not yet verified, bearer token. */

@@ -26,6 +26,7 @@ import { connectJobCoordination, createMemoryJobCoordination } from './jobs/jobC
 import type { StepHandlers } from './jobs/stepHandlers.js';
 import { createAppInspector } from './inspector/appInspector.js';
 import { createRiskRuntime } from './risk/riskRuntime.js';
+import { createChatRuntime } from './chat/createChat.js';
 
 /**
  * Shutdown runs in phases, in this order; the steps of one phase run concurrently.
@@ -140,6 +141,11 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
     });
     services.risks = risks;
     steps.connections.push(() => risks.close());
+
+    // Chat (SPEC §8): its own small pool for turns, and the retention sweep.
+    const chat = createChatRuntime({ config, sql, schema: options.schema, tokens: stores.tokens, clock, log });
+    services.chat = chat.service;
+    steps.connections.push(() => chat.close());
 
     // Job coordination (claims, fail requests, wake-ups) lives beside the hot stores: Redis when shared,
     // in-process for the embedded single-process default.
