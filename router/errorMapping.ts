@@ -1,5 +1,6 @@
 import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { WardenError, type WardenErrorCode } from '../src/errors.js';
+import { unavailableErrorOf } from '../src/unavailable.js';
 
 /**
  * The tRPC code (hence HTTP status) of each WardenError code. A Record, so that a code added to
@@ -23,6 +24,7 @@ export const TRPC_CODE_OF: Readonly<Record<WardenErrorCode, TRPC_ERROR_CODE_KEY>
   UNAUTHORIZED: 'UNAUTHORIZED',
   FORBIDDEN: 'FORBIDDEN',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 };
 
 /** A WardenError as the TRPCError that carries it: the fitting code, its message, itself as `cause`. */
@@ -34,7 +36,8 @@ export function toTRPCError(err: WardenError): TRPCError {
 export function wardenErrorOf(error: unknown): WardenError | undefined {
   if (error instanceof WardenError) return error;
   if (error instanceof TRPCError && error.cause instanceof WardenError) return error.cause;
-  return undefined;
+  // An unreachable Redis or PostgreSQL is a typed, retryable refusal, not an internal error.
+  return unavailableErrorOf(error instanceof TRPCError ? error.cause : error);
 }
 
 /** A validation issue as it goes on the wire: where, what rule, what was wrong. */

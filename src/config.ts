@@ -25,7 +25,7 @@ const envSchema = z.object({
   WARDEN_WORKERS: z.coerce.number().int().min(0).max(10_000).default(4),
   WARDEN_STEP_MS: z.coerce.number().int().min(0).default(500),
   WARDEN_CHECKS_FAIL_RATE: z.coerce.number().min(0).max(1).default(0.3),
-  WARDEN_LEASE_SECONDS: z.coerce.number().int().positive().default(3600),
+  WARDEN_LEASE_SECONDS: z.coerce.number().int().positive().default(30),
   WARDEN_HEARTBEAT_SECONDS: z.coerce.number().positive().optional(),
   WARDEN_QUEUE_CAP: z.coerce.number().int().positive().default(100),
   WARDEN_MAX_JOB_AGE_HOURS: z.coerce.number().positive().default(72),

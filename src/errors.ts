@@ -17,6 +17,8 @@ export interface WardenErrorDetails {
   UNAUTHORIZED: Record<string, never>;
   FORBIDDEN: Record<string, never>;
   SERVICE_UNAVAILABLE: { service: string };
+  /** Redis or PostgreSQL is unreachable: the call changed nothing and may be retried after the delay. */
+  UNAVAILABLE: { service: 'redis' | 'postgres'; retryAfterSeconds: number };
   /** A critical subscriber of the risk event bus failed, so the event was not published. */
   PUBLISH_FAILED: { eventType: string; subscriber: string };
   /** The chat model failed (429, 5xx, timeout, unreachable); `retryAfterSeconds` is the provider's when it sent one. */

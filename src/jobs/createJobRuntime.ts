@@ -4,6 +4,7 @@ import type { JobStatus } from '../../actors/jobTransitions.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { WardenConfig } from '../config.js';
 import type { Sql } from '../db/client.js';
+import { addDailyTokens } from '../db/dailyUsageRepository.js';
 import { createJobRuntimeQueries } from '../db/jobRuntimeQueries.js';
 import { createJobsRepository } from '../db/jobsRepository.js';
 import { createProjectsRepository } from '../db/projectsRepository.js';
@@ -17,7 +18,9 @@ import type { JobCoordination } from './jobCoordination.js';
 import type { RunOutcome } from './jobRunner.js';
 import { createJobService, type JobService } from './jobService.js';
 import type { ActorInspector } from './jobSession.js';
+import { createHotStateRebuild, type RebuildSummary } from './hotStateRebuild.js';
 import { createPeriodic, type Periodic } from './periodic.js';
+import { createPublishBacklog } from './publishBacklog.js';
 import { createRecovery } from './recovery.js';
 import { createScheduler } from './scheduler.js';
 import type { StepHandlers } from './stepHandlers.js';
@@ -76,6 +79,10 @@ export interface JobRuntimeOptions {
   schedulerIntervalMs?: number;
   /** How often old jobs are failed (default 60,000 ms). */
   maxAgeIntervalMs?: number;
+  /** How often the hot state's epoch is checked (default 2,000 ms). */
+  hotStateCheckMs?: number;
+  /** The hot state was rebuilt from PostgreSQL (logged by the server). */
+  onRebuilt?: (summary: RebuildSummary) => void;
   /** How long stop() lets running steps reach their transition before handing the jobs back (default 10 s). */
   shutdownGraceMs?: number;
 }
@@ -100,6 +107,10 @@ export interface JobRuntime {
     requeueOrphans(): Promise<number>;
     releaseDue(): Promise<number>;
     failOverAge(): Promise<number>;
+    /** Rebuilds the hot state if its epoch says it was lost. */
+    checkHotState(): Promise<void>;
+    /** Publishes what an outage left unpublished; returns how many jobs still wait. */
+    flushPublishBacklog(): Promise<number>;
   };
 }
 
@@ -135,9 +146,11 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
         .catch((error: unknown) => onError(error, { jobId: ref.jobId, during: 'onJobFinished' }));
     },
   });
+  const backlog = createPublishBacklog({ publisher, onError: (error, context) => onError(error, { jobId: context.jobId, during: 'publish catch-up' }) });
   const recorder = createTransitionRecorder({
     jobs,
     publisher,
+    backlog,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     onPublishError: (error, context) => onError(error, { jobId: context.jobId, during: 'publish' }),
   });
@@ -157,6 +170,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
       publisher,
       stores,
       coordination,
+      recordTokens: (userId, tokens) => addDailyTokens(sql, userId, clock.now(), tokens),
       stepHandlers: options.stepHandlers ?? createDemoStepHandlers({ stepMs: config.stepMs, checksFailRate: config.checksFailRate, random }),
       tiers: config.tiers,
       clock,
@@ -193,6 +207,22 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     random,
     wake: () => waker.wake(),
   });
+  const rebuild = createHotStateRebuild({
+    sql,
+    stores,
+    claims: coordination.claims,
+    tiers: config.tiers,
+    clock,
+    leaseMs,
+    singleProcess: coordination.kind === 'memory',
+  });
+  const checkHotState = async () => {
+    const summary = await rebuild.check();
+    if (summary) {
+      options.onRebuilt?.(summary);
+      if (summary.queued > 0) waker.wake();
+    }
+  };
   const recovery = createRecovery({ claims: coordination.claims, queries, tiers: config.tiers, clock, leaseMs, onRequeued: () => waker.wake() });
   const scheduler = createScheduler({
     queries,
@@ -210,6 +240,9 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
 
   const periodicError = (during: string) => (error: unknown) => onError(error, { during });
   const periodic: Periodic[] = [
+    // A missing or changed epoch means Redis came back empty: rebuild it from the record.
+    createPeriodic(checkHotState, options.hotStateCheckMs ?? 2_000, periodicError('hot state rebuild')),
+    createPeriodic(async () => void (backlog.size() > 0 && (await backlog.flush())), 1_000, periodicError('publish catch-up')),
     createPeriodic(async () => void (await recovery.reclaimExpired()), clamp(leaseMs / 4, 250, 15_000), periodicError('reclaim')),
     createPeriodic(async () => void (await recovery.requeueOrphans()), clamp(leaseMs, 1_000, 60_000), periodicError('orphans')),
     createPeriodic(async () => void (await scheduler.releaseDue()), options.schedulerIntervalMs ?? 1_000, periodicError('release')),
@@ -226,6 +259,8 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
         if (message.type === 'wake') loop.wake();
         else loop.requestFail(message.jobId, message.reason);
       });
+      // Before the first claim: after a restart the queue and counters are back before anything runs.
+      await checkHotState();
       for (const task of periodic) task.start();
       loop.start();
     },
@@ -245,6 +280,8 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
       requeueOrphans: () => recovery.requeueOrphans(),
       releaseDue: () => scheduler.releaseDue(),
       failOverAge: () => scheduler.failOverAge(),
+      checkHotState,
+      flushPublishBacklog: () => backlog.flush(),
     },
   };
 }

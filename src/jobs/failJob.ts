@@ -42,7 +42,11 @@ export async function failJob(deps: FailJobDeps, jobId: string, reason: string, 
       return row;
     }
     const removed = row.status !== 'scheduled' && !row.awaitingConfirmation && (await deps.stores.queue.remove(jobId));
-    if (removed || row.status === 'scheduled' || row.awaitingConfirmation) {
+    // Neither queued nor claimed (its process died, or Redis lost the queue): nobody hosts it, so it is
+    // failed here rather than left a request nobody reads. A host that appears meanwhile is refused by
+    // the seq check when it records its next transition.
+    const unheld = !removed && row.status !== 'scheduled' && !row.awaitingConfirmation && (await deps.coordination.claims.get(jobId)) === null;
+    if (removed || unheld || row.status === 'scheduled' || row.awaitingConfirmation) {
       const events = row.status === 'scheduled' ? [{ type: 'RELEASE' as const }, { type: 'FAIL' as const, reason }] : [{ type: 'FAIL' as const, reason }];
       const result = await applyToStoredJob(deps, row, events);
       if (!result.ok && 'rejection' in result) throw rejectionToError(result.rejection, jobId);

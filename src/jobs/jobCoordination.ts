@@ -35,7 +35,7 @@ export function createRedisJobCoordination(options: {
     keys,
     connectSubscriber: () =>
       subscriberUrl === undefined
-        ? redis.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: null })
+        ? redis.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: null, enableOfflineQueue: true })
         : createSubscriber(subscriberUrl),
     ...(options.onError ? { onError: options.onError } : {}),
   });

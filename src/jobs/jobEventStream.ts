@@ -4,12 +4,19 @@ import type { JobEvent } from '../redis/jobEvent.js';
 import type { JobEventFeed } from '../redis/jobEventFeed.js';
 import { transitionToEvent } from './jobViews.js';
 
+/** How often a stream reads the log while the live feed is down, and as a safety net while it is up. */
+export const LOG_POLL_MS = { feedDown: 1_000, feedUp: 15_000 };
+
 /**
- * A job's events for a subscriber (jobs.events, issue 4 item 5). Without a cursor it starts with the
- * job's current state (its last transition); with `afterSeq` it starts with every transition after it.
- * Then live events follow until a terminal status. No gap, no duplicate: it listens first, then reads
- * the log (a transition is published only after it is committed, so whatever the log lacks arrives
- * live), skips what it has yielded, and fills from the log any gap it sees in the live feed.
+ * A job's events for a subscriber (jobs.events). Without a cursor it starts with the job's current state
+ * (its last transition); with `afterSeq` it starts with every transition after it. Then live events
+ * follow until a terminal status. No gap, no duplicate: it listens first, then reads the log (a
+ * transition is published only after it is committed, so whatever the log lacks arrives live), skips
+ * what it has yielded, and fills from the log any gap it sees in the live feed.
+ *
+ * The log is the source, the feed only the fast path (SPEC §10): when the feed is down (Redis
+ * unreachable, or it drops messages while it reconnects) the stream tails the log instead, so no
+ * subscriber waits forever and a stream whose job has ended always ends.
  * The caller checks that the job is the subscriber's.
  */
 export async function* streamJobEvents(
@@ -20,9 +27,15 @@ export async function* streamJobEvents(
 ): AsyncGenerator<JobEvent, void, undefined> {
   const live: JobEvent[] = [];
   let notify: (() => void) | null = null;
-  const unsubscribe = await deps.events.subscribe(jobId, (event) => {
+  const onEvent = (event: JobEvent) => {
     live.push(event);
     notify?.();
+  };
+  // Redis unreachable: no live feed for this stream; it reads the log on a timer instead.
+  let subscribed = true;
+  const unsubscribe = await deps.events.subscribe(jobId, onEvent).catch(() => {
+    subscribed = false;
+    return async () => {};
   });
   const onAbort = () => notify?.();
   signal?.addEventListener('abort', onAbort);
@@ -50,8 +63,21 @@ export async function* streamJobEvents(
         if (isTerminal(event.status)) return;
       }
       if (signal?.aborted) return;
-      await new Promise<void>((resolve) => (notify = resolve));
+      const pollMs = subscribed && deps.events.connected() ? LOG_POLL_MS.feedUp : LOG_POLL_MS.feedDown;
+      let timer: NodeJS.Timeout | undefined;
+      const polled = await new Promise<boolean>((resolve) => {
+        notify = () => resolve(false);
+        timer = setTimeout(() => resolve(true), pollMs);
+      });
+      clearTimeout(timer);
       notify = null;
+      if (!polled) continue;
+      for (const row of await deps.jobs.getTransitions(jobId, last)) {
+        const event = transitionToEvent(row);
+        yield event;
+        last = event.seq;
+        if (isTerminal(event.status)) return;
+      }
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);

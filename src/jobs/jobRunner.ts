@@ -20,6 +20,8 @@ export interface JobRunnerDeps {
   recorder: TransitionRecorder;
   publisher: TransitionPublisher;
   stores: Pick<HotStores, 'tokens' | 'estimator'>;
+  /** Records a step's tokens in PostgreSQL (daily_usage), the record the hot counter is rebuilt from. */
+  recordTokens?: (userId: string, tokens: number) => Promise<void>;
   coordination: JobCoordination;
   stepHandlers: StepHandlers;
   tiers: TierTable;
@@ -185,7 +187,11 @@ export function hostJob(
     if (outcome.kind === 'aborted') return null;
     if (outcome.kind === 'threw') return { type: 'STEP_FAILED', reason: outcome.reason };
     // Tokens count against the owner's daily budget (SPEC §4); the next step's check sees them.
-    if (outcome.tokens) await deps.stores.tokens.add(row.ownerId, outcome.tokens.input + outcome.tokens.output);
+    if (outcome.tokens) {
+      const tokens = outcome.tokens.input + outcome.tokens.output;
+      await deps.recordTokens?.(row.ownerId, tokens);
+      await deps.stores.tokens.add(row.ownerId, tokens);
+    }
     if (status === 'checks') return outcome.ok ? { type: 'CHECKS_PASSED' } : { type: 'CHECKS_FAILED', reason: outcome.reason };
     return outcome.ok ? { type: 'STEP_SUCCEEDED' } : { type: 'STEP_FAILED', reason: outcome.reason };
   };

@@ -31,6 +31,12 @@ export interface TransitionPublisher {
   publishMany(groups: readonly { ref: JobRef; transitions: readonly StoredTransition[] }[]): Promise<void>;
   /** Publishes whatever the log holds up to `storedSeq` that the hot copy has not published yet. */
   catchUp(ref: JobRef, storedSeq: number): Promise<void>;
+  /**
+   * Publishes the log from `fromSeq` on (transitions committed while Redis was unreachable). When the hot
+   * copy is gone (Redis came back empty) it starts again just before `fromSeq`, so what subscribers saw
+   * before the outage is not sent twice. Rejects when Redis is still unreachable.
+   */
+  catchUpFrom(ref: JobRef, fromSeq: number): Promise<void>;
 }
 
 /** How many times a publish rebuilds or catches up the hot copy before giving up (and logging). */
@@ -133,6 +139,11 @@ export function createTransitionPublisher(options: {
           }
         }),
       );
+    },
+    async catchUpFrom(ref, fromSeq) {
+      const hot = await transitions.get(ref.jobId);
+      const publishedSeq = hot ? hot.seq : fromSeq - 1;
+      for (const missing of await fromLog(ref, publishedSeq, Number.MAX_SAFE_INTEGER)) await publish(ref, missing);
     },
     async catchUp(ref, storedSeq) {
       const hot = await transitions.get(ref.jobId);

@@ -1,3 +1,4 @@
+import type { PublishBacklog } from './publishBacklog.js';
 import type { TransitionOutcome, TransitionRecord as StoredRecord } from '../db/recordTransitions.js';
 import type { JobsRepository } from '../db/jobsRepository.js';
 import type { WardenMetrics } from '../metrics.js';
@@ -39,6 +40,8 @@ export function createTransitionRecorder(options: {
   concurrency?: number;
   /** A publish failed (Redis unreachable): reported here, never thrown at the runner. */
   onPublishError?: (error: unknown, context: { jobId: string; seq: number }) => void;
+  /** Where a failed publish's jobs wait until Redis answers again. */
+  backlog?: Pick<PublishBacklog, 'add'>;
 }): TransitionRecorder {
   const { publisher, metrics } = options;
   const onPublishError = options.onPublishError ?? ((error: unknown) => process.emitWarning(`transition publish: ${String(error)}`));
@@ -56,7 +59,11 @@ export function createTransitionRecorder(options: {
     const run = Promise.all(previous)
       .then(() => publisher.publishMany(groups.map((item) => ({ ref: item.ref, transitions: item.applied.map(toPublished) }))))
       .catch((error: unknown) => {
-        for (const item of groups) onPublishError(error, { jobId: item.ref.jobId, seq: item.applied[0]?.seq ?? 0 });
+        for (const item of groups) {
+          const seq = item.applied[0]?.seq ?? 0;
+          onPublishError(error, { jobId: item.ref.jobId, seq });
+          options.backlog?.add(item.ref, seq);
+        }
       });
     for (const { ref } of groups) {
       chains.set(ref.jobId, run);

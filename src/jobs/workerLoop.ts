@@ -108,9 +108,10 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
     return found;
   };
 
-  const host = (ref: JobRef, token: string, found: { failRequest: string | null; publishedSeq: number | null }) => {
+  const host = (ref: JobRef, token: string, found: { failRequest: string | null; publishedSeq: number | null; score: number }) => {
     options.onHost?.(ref);
-    const job = hostJob(options.runner, { jobId: ref.jobId, token, userId: ref.ownerId, projectId: ref.projectId }, found);
+    const restore = { holder: options.processId, score: found.score };
+    const job = hostJob(options.runner, { jobId: ref.jobId, token, userId: ref.ownerId, projectId: ref.projectId, restore }, found);
     hosted.set(ref.jobId, job);
     void job.done
       .catch((error: unknown): RunOutcome => {
@@ -199,7 +200,7 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
         if (!claim) continue;
         if (result.claimed) {
           claimedAny = true;
-          host(claim.ref, token, { failRequest: result.failRequest, publishedSeq: claim.publishedSeq });
+          host(claim.ref, token, { failRequest: result.failRequest, publishedSeq: claim.publishedSeq, score: result.score });
         } else if (result.reason === 'user_full') fullUsers.add(claim.ref.ownerId);
         else if (result.reason === 'project_full') fullProjects.add(claim.ref.projectId);
         // Taken by another process (or cancelled): it will not be a candidate here again.

@@ -12,6 +12,8 @@ export interface ClaimRef {
   token: string;
   userId: string;
   projectId: string;
+  /** Who holds it and its queue score: lets the holder re-assert the claim after Redis lost its data. */
+  restore?: { holder: string; score: number };
 }
 
 export interface ClaimRequest extends ClaimRef {
@@ -123,9 +125,12 @@ export function createRedisClaimStore(redis: Redis, keys: Keys, clock: Clock): C
     async renew(ref, leaseMs) {
       assertCount('leaseMs', leaseMs, 1);
       const now = clock.now();
+      const claim = ref.restore
+        ? JSON.stringify({ holder: ref.restore.holder, token: ref.token, userId: ref.userId, projectId: ref.projectId, score: String(ref.restore.score) })
+        : '';
       const reply = await scripts.renewClaim(
-        [keys.claims(), keys.claimInfo(), ...slotKeys(ref)],
-        [ref.jobId, ref.token, now, now + leaseMs],
+        [keys.claims(), keys.claimInfo(), ...slotKeys(ref), keys.queue()],
+        [ref.jobId, ref.token, now, now + leaseMs, claim],
       );
       return flagReplySchema.parse(reply) === 1;
     },

@@ -35,7 +35,7 @@ export function createRedisStores(options: RedisStoresOptions): HotStores {
   const connect = (): Redis => {
     if (given) return given;
     if (subscriberUrl !== undefined) return createSubscriber(subscriberUrl);
-    return redis.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: null });
+    return redis.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: null, enableOfflineQueue: true });
   };
   const events = createRedisJobEventFeed({
     keys,
@@ -58,6 +58,10 @@ export function createRedisStores(options: RedisStoresOptions): HotStores {
     queue: createRedisQueueStore(redis, keys),
     slots: createRedisSlotStore(redis, keys, clock),
     estimator: createRedisEstimatorStore(redis, keys),
+    epoch: {
+      read: () => redis.get(keys.epoch()),
+      write: async (id) => void (await redis.set(keys.epoch(), id)),
+    },
     ping: () => pingRedis(redis, pingTimeoutMs),
     close: () => events.close(),
   };

@@ -15,6 +15,8 @@ export interface EstimatorStore {
   recordDuration(tier: string, seconds: number, defaultSeconds: number): Promise<number>;
   /** The tier's average, or `defaultSeconds` before its first job. */
   average(tier: string, defaultSeconds: number): Promise<number>;
+  /** Sets the tier's average (rebuilt from PostgreSQL) unless it has one already. */
+  restore(tier: string, seconds: number): Promise<void>;
 }
 
 export function assertSeconds(name: string, value: number): void {
@@ -40,6 +42,12 @@ export function createRedisEstimatorStore(redis: Redis, keys: Keys): EstimatorSt
       assertSeconds('defaultSeconds', defaultSeconds);
       const stored = await redis.hget(keys.durations(), tier);
       return stored === null ? defaultSeconds : secondsSchema.parse(stored);
+    },
+
+    async restore(tier, seconds) {
+      assertId('tier', tier);
+      assertSeconds('seconds', seconds);
+      await redis.hsetnx(keys.durations(), tier, String(seconds));
     },
   };
 }

@@ -20,6 +20,12 @@ export interface HotStores {
   readonly queue: QueueStore;
   readonly slots: SlotStore;
   readonly estimator: EstimatorStore;
+  /**
+   * The id of the last rebuild of this hot state from PostgreSQL. Missing (or not the id a process saw)
+   * means the hot state was lost — Redis restarted empty, or this is a fresh stand-in — and must be
+   * rebuilt from the record (src/jobs/hotStateRebuild.ts).
+   */
+  readonly epoch: { read(): Promise<string | null>; write(id: string): Promise<void> };
   /** True when the store answers (for /healthz); never throws, never hangs past its timeout. */
   ping(): Promise<boolean>;
   /** Ends subscriptions and closes the connections the stores own. Idempotent. */

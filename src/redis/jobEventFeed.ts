@@ -15,6 +15,8 @@ export type FeedErrorHandler = (error: unknown, context: { channel: string; raw?
 export interface JobEventFeed {
   subscribe(jobId: string, listener: JobEventListener): Promise<Unsubscribe>;
   subscribeAll(listener: JobEventListener): Promise<Unsubscribe>;
+  /** False while the feed cannot deliver (Redis unreachable): readers then tail the PostgreSQL log. */
+  connected(): boolean;
   /** Drops every listener and closes what the feed owns. */
   close(): Promise<void>;
 }
@@ -110,6 +112,7 @@ export function createRedisJobEventFeed(options: {
   return {
     subscribe: (jobId, listener) => listen(keys.jobEvents(jobId), listener),
     subscribeAll: (listener) => listen(keys.allJobEvents(), listener),
+    connected: () => !closed && (subscriber === undefined || subscriber.status === 'ready'),
     async close() {
       if (closed) return;
       closed = true;

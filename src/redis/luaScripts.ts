@@ -18,10 +18,11 @@ const SCRIPT_FILES = {
   heartbeatSlots: 2,
   recordDuration: 1,
   claimJob: 6,
-  renewClaim: 4,
+  renewClaim: 5,
   releaseClaim: 5,
   reclaimExpired: 3,
   requeueOrphan: 3,
+  restoreCounter: 1,
 } as const satisfies Record<string, number | 'variable'>;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -37,6 +37,8 @@ export interface QuotaStore {
   usage(userId: string, limit: number): Promise<QuotaUsage>;
   /** When the counter of that date (default today) expires, in ms; null when there is no counter. */
   expiresAt(userId: string, date?: string): Promise<number | null>;
+  /** Raises the user's count for `date` to `count` (what PostgreSQL recorded); never lowers it. */
+  restore(userId: string, date: string, count: number): Promise<void>;
 }
 
 const admitReplySchema = z.tuple([z.union([z.literal(0), z.literal(1)]), z.number().int().nonnegative()]);
@@ -69,6 +71,12 @@ export function createRedisQuotaStore(redis: Redis, keys: Keys, clock: Clock): Q
       const date = utcDate(now);
       const used = Number((await redis.get(keys.dailyJobs(userId, date))) ?? 0);
       return { used, remaining: Math.max(limit - used, 0), limit, resetsAt: nextUtcMidnight(now), date };
+    },
+
+    async restore(userId, date, count) {
+      assertId('userId', userId);
+      assertCount('count', count);
+      await scripts.restoreCounter([keys.dailyJobs(userId, date)], [count, nextUtcMidnight(Date.parse(`${date}T00:00:00Z`))]);
     },
 
     async expiresAt(userId, date = utcDate(clock.now())) {

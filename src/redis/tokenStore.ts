@@ -32,6 +32,8 @@ export interface TokenStore {
   check(userId: string, budget: number): Promise<TokenCheck>;
   /** Today's count of many users, in the order given (0 for none); read in pipelined chunks. */
   usedMany(userIds: readonly string[]): Promise<number[]>;
+  /** Raises the user's count for `date` to `count` (what PostgreSQL recorded); never lowers it. */
+  restore(userId: string, date: string, count: number): Promise<void>;
 }
 
 export const TOKEN_GRACE_MS = 86_400_000;
@@ -69,6 +71,13 @@ export function createRedisTokenStore(redis: Redis, keys: Keys, clock: Clock): T
 
     async check(userId, budget) {
       return tokenCheck(await used(userId), budget, clock.now());
+    },
+
+    async restore(userId, date, count) {
+      assertId('userId', userId);
+      assertCount('count', count);
+      const expiry = nextUtcMidnight(Date.parse(`${date}T00:00:00Z`)) + TOKEN_GRACE_MS;
+      await scripts.restoreCounter([keys.dailyTokens(userId, date)], [count, expiry]);
     },
 
     async usedMany(userIds) {

@@ -22,6 +22,7 @@ export function createMemoryStores(options: {
   const { clock } = options;
   const events = createMemoryJobEventFeed(options.onFeedError ? { onError: options.onFeedError } : {});
   let closed = false;
+  let epoch: string | null = null;
   return {
     kind: 'memory',
     transitions: createMemoryTransitionStore(
@@ -35,6 +36,13 @@ export function createMemoryStores(options: {
     queue: createMemoryQueueStore(),
     slots: createMemorySlotStore(clock),
     estimator: createMemoryEstimatorStore(),
+    epoch: {
+      read: () => Promise.resolve(epoch),
+      write: (id) => {
+        epoch = id;
+        return Promise.resolve();
+      },
+    },
     ping: () => Promise.resolve(!closed),
     close: async () => {
       closed = true;

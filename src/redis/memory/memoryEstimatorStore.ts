@@ -21,5 +21,11 @@ export function createMemoryEstimatorStore(): EstimatorStore {
         assertSeconds('defaultSeconds', defaultSeconds);
         return averages.get(tier) ?? defaultSeconds;
       }),
+    restore: (tier, seconds) =>
+      atomically(() => {
+        assertId('tier', tier);
+        assertSeconds('seconds', seconds);
+        if (!averages.has(tier)) averages.set(tier, seconds);
+      }),
   };
 }

@@ -54,6 +54,7 @@ export function createMemoryJobEventFeed(options: { onError?: FeedErrorHandler }
   return {
     subscribe: (jobId, listener) => listen(jobChannel(jobId), listener),
     subscribeAll: (listener) => listen(ALL, listener),
+    connected: () => !closed,
     publish(event) {
       if (closed) return;
       const frozen = Object.freeze({ ...event });

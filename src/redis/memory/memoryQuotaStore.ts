@@ -47,6 +47,15 @@ export function createMemoryQuotaStore(clock: Clock): QuotaStore {
         return { used, remaining: Math.max(limit - used, 0), limit, resetsAt: nextUtcMidnight(now), date };
       }),
 
+    restore: (userId, date, count) =>
+      atomically(() => {
+        assertId('userId', userId);
+        assertCount('count', count);
+        const k = key(userId, date);
+        if ((counters.get(k) ?? 0) < count) counters.set(k, count);
+        counters.expireAtIfNone(k, nextUtcMidnight(Date.parse(`${date}T00:00:00Z`)));
+      }),
+
     expiresAt: (userId, date = utcDate(clock.now())) =>
       atomically(() => counters.expiresAt(key(userId, date)) ?? null),
   };

@@ -27,5 +27,13 @@ export function createMemoryTokenStore(clock: Clock): TokenStore {
     used: (userId) => atomically(() => usedNow(userId)),
     check: (userId, budget) => atomically(() => tokenCheck(usedNow(userId), budget, clock.now())),
     usedMany: (userIds) => atomically(() => userIds.map((id) => usedNow(id))),
+    restore: (userId, date, count) =>
+      atomically(() => {
+        assertId('userId', userId);
+        assertCount('count', count);
+        const k = key(userId, date);
+        if ((counters.get(k) ?? 0) < count) counters.set(k, count);
+        counters.expireAtIfNone(k, nextUtcMidnight(Date.parse(`${date}T00:00:00Z`)) + TOKEN_GRACE_MS);
+      }),
   };
 }
