@@ -21,6 +21,8 @@ export interface WardenErrorDetails {
   UNAVAILABLE: { service: 'redis' | 'postgres'; retryAfterSeconds: number };
   /** A critical subscriber of the risk event bus failed, so the event was not published. */
   PUBLISH_FAILED: { eventType: string; subscriber: string };
+  /** A risk register import was refused; nothing was stored. Every problem, with its Markdown line. */
+  IMPORT_REFUSED: { problems: { line: number | null; message: string }[] };
   /** The chat model failed (429, 5xx, timeout, unreachable); `retryAfterSeconds` is the provider's when it sent one. */
   LLM_UNAVAILABLE: {
     reason: 'rate_limited' | 'server_error' | 'timeout' | 'unreachable' | 'bad_response';
