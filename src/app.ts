@@ -18,11 +18,13 @@ import { createRequestErrorLogger } from './http/requestErrorLog.js';
 import { createTrpcHandler } from './http/trpcHandler.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
-import { connectRedisStores } from './redis/createRedisStores.js';
+import { waitUntilReady } from './redis/client.js';
+import { createRedisStores } from './redis/createRedisStores.js';
+import { openRedisConnections, type RedisConnections } from './redis/redisConnections.js';
 import type { HotStores } from './redis/hotStores.js';
 import { createMemoryStores } from './redis/memory/createMemoryStores.js';
 import { createJobRuntime, type FinishedJob, type JobRuntime } from './jobs/createJobRuntime.js';
-import { connectJobCoordination, createMemoryJobCoordination } from './jobs/jobCoordination.js';
+import { connectJobCoordination, createMemoryJobCoordination, createRedisJobCoordination } from './jobs/jobCoordination.js';
 import type { StepHandlers } from './jobs/stepHandlers.js';
 import { createAppInspector } from './inspector/appInspector.js';
 import { createRiskRuntime } from './risk/riskRuntime.js';
@@ -67,6 +69,8 @@ export interface WardenApp {
   readonly services: AppServices;
   readonly sql: Sql;
   readonly stores: HotStores;
+  /** The process' shared Redis connections; null on the stand-in (or when the caller gave the stores). */
+  readonly redis: RedisConnections | null;
   readonly router: AppRouter;
   readonly http: WardenHttpServer;
   readonly runtime: JobRuntime;
@@ -99,7 +103,20 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       if (applied.length > 0) log.info({ applied }, 'migrations applied');
     }
     const secret = await resolveSecret(config);
-    const stores = options.stores ?? connectStores(config, clock, log);
+    // The one decision about hot state: Redis when REDIS_URL is set (any number of processes share it),
+    // else the in-process stand-in. One command and one subscriber connection serve every module.
+    const redis = !options.stores && config.redisUrl ? openRedisConnections({ url: config.redisUrl, keyPrefix: config.keyPrefix, log }) : null;
+    const closeRedis = async () => redis?.close();
+    if (redis) await waitUntilReady(redis.commands).catch(async (err: unknown) => {
+      await redis.close();
+      throw err;
+    });
+    const onFeedError = (err: unknown, context: { channel: string }) => log.warn({ err, channel: context.channel }, 'job event feed error');
+    const stores =
+      options.stores ??
+      (redis
+        ? createRedisStores({ redis: redis.commands, subscriber: redis.subscriber, keys: redis.keys, clock, onFeedError })
+        : createMemoryStores({ clock, onFeedError }));
     if (!options.stores) steps.connections.push(() => stores.close());
 
     const metrics = createMetrics({
@@ -124,7 +141,7 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
 
     // The actor inspector sees every job actor this process opens; rings and the live list are shared
     // over Redis so an admin sees every process.
-    const inspection = createAppInspector({ config, stores, sql, clock, log });
+    const inspection = createAppInspector({ config, redis, sql, clock, log });
     services.inspector = inspection.service;
     steps.connections.push(() => inspection.close());
 
@@ -135,7 +152,7 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       tiers: config.tiers,
       logger: log,
       tokens: stores.tokens,
-      ...(config.redisUrl ? { redis: { url: config.redisUrl, keyPrefix: config.keyPrefix } } : {}),
+      ...(redis ? { redis } : {}),
       scanIntervalMs: config.riskScanSeconds * 1000,
       ...(config.riskScanThreads === undefined ? {} : { scanThreads: config.riskScanThreads }),
     });
@@ -149,9 +166,11 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
 
     // Job coordination (claims, fail requests, wake-ups) lives beside the hot stores: Redis when shared,
     // in-process for the embedded single-process default.
-    const coordination = config.redisUrl
-      ? connectJobCoordination({ url: config.redisUrl, keyPrefix: config.keyPrefix, clock })
-      : createMemoryJobCoordination({ stores, clock });
+    const coordination = redis
+      ? createRedisJobCoordination({ redis: redis.commands, keys: redis.keys, clock, subscriber: redis.subscriber })
+      : config.redisUrl
+        ? connectJobCoordination({ url: config.redisUrl, keyPrefix: config.keyPrefix, clock })
+        : createMemoryJobCoordination({ stores, clock });
     const runtime = createJobRuntime({
       sql,
       stores,
@@ -170,11 +189,13 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       onJobHosted: (job) => inspection.inspector.track(job),
       onRunOutcome: (jobId, outcome) => inspection.inspector.untrack(jobId, outcome),
       onError: (err, context) => log.error({ err, ...context }, 'job runtime error'),
+      onRebuilt: (summary) => log.info(summary, 'hot state rebuilt from PostgreSQL'),
     });
     services.jobs = runtime.service;
     steps.intake.push(() => runtime.stopTaking());
     steps.drain.push(() => runtime.stop());
     steps.connections.push(() => coordination.close());
+    steps.connections.push(closeRedis);
 
     const trpc = createTrpcHandler({
       router: appRouter,
@@ -210,6 +231,7 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       services,
       sql,
       stores,
+      redis,
       router: appRouter,
       http,
       runtime,
@@ -230,15 +252,6 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
     await sql.end({ timeout: 1 }).catch(() => {});
     throw err;
   }
-}
-
-function connectStores(config: WardenConfig, clock: Clock, log: Logger): HotStores {
-  const onFeedError = (err: unknown, context: { channel: string }) =>
-    log.warn({ err, channel: context.channel }, 'job event feed error');
-  if (config.redisUrl) {
-    return connectRedisStores({ url: config.redisUrl, keyPrefix: config.keyPrefix, clock, onFeedError });
-  }
-  return createMemoryStores({ clock, onFeedError });
 }
 
 async function countJobsByStatus(sql: Sql): Promise<Partial<Record<JobStatus, number>>> {

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { WardenApp } from '../app.js';
 import type { Clock } from '../clock.js';
 import type { WardenConfig } from '../config.js';
@@ -6,9 +5,7 @@ import type { Sql } from '../db/client.js';
 import { createJobsRepository } from '../db/jobsRepository.js';
 import type { HttpRoute } from '../http/createHttpServer.js';
 import type { Logger } from '../log.js';
-import { createRedis, createSubscriber } from '../redis/client.js';
-import type { HotStores } from '../redis/hotStores.js';
-import { createKeys } from '../redis/keys.js';
+import type { RedisConnections } from '../redis/redisConnections.js';
 import { createInspector, type Inspector } from './createInspector.js';
 import { createRedisInspectionStore, type InspectionStore } from './inspectionStore.js';
 import { createInspectorRoute } from './inspectorRoute.js';
@@ -45,7 +42,7 @@ export interface AppInspector {
  * stays in process. Build it before the job runtime, whose actors take `inspector.inspect`.
  */
 export function createAppInspector(
-  deps: { config: WardenConfig; stores: Pick<HotStores, 'kind'>; sql: Sql; clock: Clock; log?: Logger },
+  deps: { config: WardenConfig; redis: Pick<RedisConnections, 'commands' | 'subscriber' | 'keys'> | null; sql: Sql; clock: Clock; log?: Logger },
   options: AppInspectorOptions = {},
 ): AppInspector {
   const { config, clock, log } = deps;
@@ -57,14 +54,10 @@ export function createAppInspector(
     ...(options.ringTtlMs === undefined ? {} : { ringTtlMs: options.ringTtlMs }),
     ...(options.hostTtlMs === undefined ? {} : { hostTtlMs: options.hostTtlMs }),
   };
-  let redis: Redis | undefined;
   let store: InspectionStore;
-  const url = config.redisUrl;
-  if (deps.stores.kind === 'redis' && url !== undefined) {
-    const connection = createRedis(url);
-    connection.on('error', onError);
-    redis = connection;
-    store = createRedisInspectionStore({ ...shared, redis: connection, keys: createKeys(config.keyPrefix), connectSubscriber: () => createSubscriber(url) });
+  const { redis } = deps;
+  if (redis) {
+    store = createRedisInspectionStore({ ...shared, redis: redis.commands, keys: redis.keys, connectSubscriber: () => redis.subscriber, ownsSubscriber: false });
   } else {
     store = createMemoryInspectionStore(shared);
   }
@@ -88,8 +81,6 @@ export function createAppInspector(
       closing ??= (async () => {
         await inspector.close();
         await store.close();
-        const connection = redis;
-        if (connection) await connection.quit().catch(() => connection.disconnect());
       })();
       return closing;
     },
@@ -102,7 +93,7 @@ export function createAppInspector(
  */
 export async function attachInspector(app: WardenApp, options: AppInspectorOptions = {}): Promise<AppInspector> {
   const { services } = app;
-  const inspection = createAppInspector({ config: app.config, stores: app.stores, sql: app.sql, clock: services.clock, log: services.log }, options);
+  const inspection = createAppInspector({ config: app.config, redis: app.redis, sql: app.sql, clock: services.clock, log: services.log }, options);
   services.inspector = inspection.service;
   app.http.addRoute(inspection.route);
   app.onClose('connections', () => inspection.close());

@@ -103,7 +103,7 @@ export function chunkBatch(batch: InspectionBatch, max = MAX_BATCH_ITEMS): Inspe
  * one pub/sub channel. Everything read back is validated with zod; a bad entry is reported and skipped.
  */
 export function createRedisInspectionStore(
-  options: InspectionStoreOptions & { redis: Redis; keys: Keys; connectSubscriber: () => Redis },
+  options: InspectionStoreOptions & { redis: Redis; keys: Keys; connectSubscriber: () => Redis; ownsSubscriber?: boolean },
 ): InspectionStore {
   const { redis, keys, clock } = options;
   const ringSize = options.ringSize ?? DEFAULT_RING_SIZE;
@@ -117,6 +117,7 @@ export function createRedisInspectionStore(
     connectSubscriber: options.connectSubscriber,
     onError,
     name: 'inspection store',
+    ownsConnection: options.ownsSubscriber ?? true,
   });
 
   const publish = (pipe: ReturnType<Redis['pipeline']>, batch: InspectionBatch) => {

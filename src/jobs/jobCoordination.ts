@@ -27,16 +27,20 @@ export function createRedisJobCoordination(options: {
   keys: Keys;
   clock: Clock;
   subscriberUrl?: string;
+  /** The process' shared subscriber connection (not closed by close()). */
+  subscriber?: Redis;
   onError?: (error: unknown) => void;
 }): JobCoordination {
-  const { redis, keys, clock, subscriberUrl } = options;
+  const { redis, keys, clock, subscriberUrl, subscriber } = options;
   const control = createRedisControlChannel({
     redis,
     keys,
+    ownsSubscriber: subscriber === undefined,
     connectSubscriber: () =>
-      subscriberUrl === undefined
+      subscriber ??
+      (subscriberUrl === undefined
         ? redis.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: null, enableOfflineQueue: true })
-        : createSubscriber(subscriberUrl),
+        : createSubscriber(subscriberUrl)),
     ...(options.onError ? { onError: options.onError } : {}),
   });
   return { kind: 'redis', claims: createRedisClaimStore(redis, keys, clock), control, close: () => control.close() };

@@ -19,7 +19,13 @@ export function createChannelFanout<S extends z.ZodType>(options: {
   onError: (error: unknown) => void;
   /** Named in the error after close(). */
   name: string;
+  /**
+   * False when the connection is the process' shared subscriber: close() then leaves only this channel
+   * and its connection-level errors are the owner's to report (default true).
+   */
+  ownsConnection?: boolean;
 }): ChannelFanout<z.output<S>> {
+  const owns = options.ownsConnection ?? true;
   const { channel, schema, onError } = options;
   const listeners = new Set<(message: z.output<S>) => void>();
   let subscriber: Redis | undefined;
@@ -50,7 +56,7 @@ export function createChannelFanout<S extends z.ZodType>(options: {
       if (!subscriber) {
         subscriber = options.connectSubscriber();
         subscriber.on('message', deliver);
-        subscriber.on('error', onError);
+        if (owns) subscriber.on('error', onError);
         ready = subscriber.subscribe(channel);
       }
       listeners.add(listener);
@@ -65,7 +71,13 @@ export function createChannelFanout<S extends z.ZodType>(options: {
       listeners.clear();
       const connection = subscriber;
       subscriber = undefined;
-      if (connection) await connection.quit().catch(() => connection.disconnect());
+      if (!connection) return;
+      if (owns) {
+        await connection.quit().catch(() => connection.disconnect());
+        return;
+      }
+      connection.off('message', deliver);
+      if (connection.status === 'ready') await connection.unsubscribe(channel).catch(() => {});
     },
   };
 }

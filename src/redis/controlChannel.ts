@@ -32,6 +32,8 @@ export function createRedisControlChannel(options: {
   redis: Redis;
   keys: Keys;
   connectSubscriber: () => Redis;
+  /** False when connectSubscriber returns the process' shared subscriber (default true). */
+  ownsSubscriber?: boolean;
   onError?: (error: unknown) => void;
 }): ControlChannel {
   const { redis, keys } = options;
@@ -42,6 +44,7 @@ export function createRedisControlChannel(options: {
     connectSubscriber: options.connectSubscriber,
     onError,
     name: 'control channel',
+    ownsConnection: options.ownsSubscriber ?? true,
   });
 
   return {

@@ -1,12 +1,10 @@
-import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { Sql, TransactionSql } from '../db/client.js';
 import { createDecisionsRepository, type DecisionsRepository } from '../db/decisionsRepository.js';
 import { createRiskScanRepository } from '../db/riskScanRepository.js';
 import { createRisksRepository, recordBuildOutcome, type BuildOutcome, type BuildOutcomeResult } from '../db/risksRepository.js';
 import type { TierTable } from '../domain/tiers.js';
-import { createRedis, createSubscriber } from '../redis/client.js';
-import { createKeys } from '../redis/keys.js';
+import type { RedisConnections } from '../redis/redisConnections.js';
 import type { TokenStore } from '../redis/tokenStore.js';
 import { createInlineScanEvaluator, createRiskScanPool, type ScanEvaluator } from '../workers/riskScan.pool.js';
 import { createRedisUsageSource, createTokenStoreUsageSource } from './dailyUsageSource.js';
@@ -39,8 +37,8 @@ export interface RiskRuntimeOptions {
   logger: RiskLogger;
   /** The hot stores' TokenStore: the dashboard's usage read, and the scan's when there is no Redis. */
   tokens: TokenStore;
-  /** With Redis: the bus spans processes and the scan reads usage straight from Redis. */
-  redis?: { url: string; keyPrefix: string };
+  /** With Redis (the process' shared connections): the bus spans processes and the scan reads usage straight from Redis. */
+  redis?: Pick<RedisConnections, 'commands' | 'subscriber' | 'keys'>;
   /** Periodic scans; 0 or absent: on demand only. */
   scanIntervalMs?: number;
   /** Scan worker threads; 0 evaluates on the main thread (default: cores, at most 4). */
@@ -52,23 +50,20 @@ export async function createRiskRuntime(options: RiskRuntimeOptions): Promise<Ri
   const { sql, clock, tiers, logger } = options;
   const scanRepository = createRiskScanRepository(sql);
   const decisions = createDecisionsRepository(sql);
-  let commands: Redis | null = null;
   let bus: EventBus;
   if (options.redis) {
-    const keys = createKeys(options.redis.keyPrefix);
-    commands = createRedis(options.redis.url);
     const transport = createRedisRiskTransport({
-      publisher: commands,
-      subscriber: createSubscriber(options.redis.url),
-      keys,
-      ownsSubscriber: true,
+      publisher: options.redis.commands,
+      subscriber: options.redis.subscriber,
+      keys: options.redis.keys,
+      ownsSubscriber: false,
     });
     bus = await createEventBus({ transport, logger });
   } else {
     bus = await createEventBus({ logger });
   }
-  const usage = commands
-    ? createRedisUsageSource({ redis: commands, keys: createKeys(options.redis?.keyPrefix ?? '') })
+  const usage = options.redis
+    ? createRedisUsageSource({ redis: options.redis.commands, keys: options.redis.keys })
     : createTokenStoreUsageSource({ tokens: options.tokens, userIdPages: () => scanRepository.userIdPages() });
   const evaluator: ScanEvaluator =
     options.scanThreads === 0
@@ -108,7 +103,6 @@ export async function createRiskRuntime(options: RiskRuntimeOptions): Promise<Ri
         await monitor.stop();
         await evaluator.close();
         await bus.close();
-        commands?.disconnect();
       })();
       return closing;
     },

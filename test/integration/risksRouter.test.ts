@@ -18,7 +18,7 @@ const runtime: RiskRuntime = await createRiskRuntime({
   tiers: t.config.tiers,
   logger: t.app.services.log,
   tokens: t.app.stores.tokens,
-  redis: { url: t.redis.url, keyPrefix: t.redis.prefix },
+  ...(t.app.redis ? { redis: t.app.redis } : {}),
   scanThreads: 1,
 });
 t.app.services.risks = runtime;
