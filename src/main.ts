@@ -63,6 +63,9 @@ function banner(config: WardenConfig, url: string, embedded: EmbeddedPostgres | 
     config.redisUrl
       ? `    redis     ${withoutPassword(config.redisUrl)} (key prefix "${config.keyPrefix}")`
       : `    redis     in-process stand-in (one process only; nothing shared or kept across restarts)`,
+    config.llm.baseUrl
+      ? `    chat      model ${config.llm.model} at ${withoutPassword(config.llm.baseUrl)}`
+      : `    chat      local deterministic model (set WARDEN_LLM_BASE_URL, WARDEN_LLM_API_KEY, WARDEN_LLM_MODEL for an LLM)`,
     `    token     npm run token -- --user alice --tier partner`,
     ``,
   );
