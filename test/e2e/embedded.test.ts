@@ -158,4 +158,33 @@ describe('npm start without DATABASE_URL and REDIS_URL', () => {
     expect((await client.jobs.list.query()).items).toHaveLength(2);
     expect(await stop(child)).toBe(0);
   });
+
+  it('chats with the local model through the typed client (send, stream) and the example script', async () => {
+    const { child, url, banner } = await start();
+    expect(banner).toContain('local deterministic model');
+    const talker = await mintToken('talker', 'partner');
+    const client = createWardenClient({ url, token: talker });
+    const sent = await client.chat.send.mutate({ message: 'What should I build first?' });
+    expect(sent).toMatchObject({ model: 'warden-local', usage: { totalTokens: expect.any(Number) as number } });
+    expect(sent.answer).toContain("Warden's built-in local model");
+
+    const pieces: string[] = [];
+    const streamed = await new Promise<{ answer: string }>((resolve, reject) => {
+      client.chat.stream.subscribe({ conversationId: sent.sessionId, message: 'And after that?' }, {
+        onData: (event) => (event.type === 'delta' ? void pieces.push(event.text) : resolve(event.result)),
+        onError: reject,
+      });
+    });
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.join('')).toBe(streamed.answer);
+    expect((await client.chat.history.query({ conversationId: sent.sessionId })).items).toHaveLength(4);
+    expect((await client.usage.get.query()).tokensUsed).toBeGreaterThan(0);
+
+    // The chat example a newcomer runs (examples/chat.ts); a non-zero exit rejects here.
+    const example = await run(process.execPath, ['--import', 'tsx', 'examples/chat.ts', 'Is my idea any good?'], {
+      env: { ...env, TOKEN: talker, WARDEN_URL: url },
+    });
+    expect(example.stdout).toMatch(/^history {2}user, assistant, user, assistant$/m);
+    expect(await stop(child)).toBe(0);
+  });
 });
