@@ -2,6 +2,7 @@ import { chatRouter } from './chat.router.js';
 import { inspectorRouter } from './inspector.router.js';
 import { jobsRouter } from './jobs.router.js';
 import { projectsRouter } from './projects.router.js';
+import { registersRouter } from './registers.router.js';
 import { risksRouter } from './risks.router.js';
 import { router } from './trpc.js';
 import { usageRouter } from './usage.router.js';
@@ -18,6 +19,7 @@ export const appRouter = router({
   jobs: jobsRouter,
   usage: usageRouter,
   risks: risksRouter,
+  registers: registersRouter,
   inspector: inspectorRouter,
   chat: chatRouter,
 });

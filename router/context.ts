@@ -11,6 +11,7 @@ import type { JobService } from '../src/jobs/jobService.js';
 import type { HotStores } from '../src/redis/hotStores.js';
 import type { InspectorService } from '../src/inspector/inspectorService.js';
 import type { RiskRuntime } from '../src/risk/riskRuntime.js';
+import type { RegisterService } from '../src/registers/registerService.js';
 import type { UserDirectory } from '../src/auth/userDirectory.js';
 import type { ChatService } from '../src/chat/chatService.js';
 
@@ -36,6 +37,8 @@ export interface AppServices {
   risks?: RiskRuntime;
   /** Chat sessions (src/chat/chatService.ts); absent when it is not attached. */
   chat?: ChatService;
+  /** Risk registers (src/registers/registerService.ts); absent when it is not attached. */
+  registers?: RegisterService;
 }
 
 /** The context of every call: shared services and the raw, not yet verified, bearer token. */

@@ -28,6 +28,7 @@ import { connectJobCoordination, createMemoryJobCoordination, createRedisJobCoor
 import type { StepHandlers } from './jobs/stepHandlers.js';
 import { createAppInspector } from './inspector/appInspector.js';
 import { createRiskRuntime } from './risk/riskRuntime.js';
+import { createRegisterService } from './registers/registerService.js';
 import { createChatRuntime } from './chat/createChat.js';
 
 /**
@@ -158,6 +159,11 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
     });
     services.risks = risks;
     steps.connections.push(() => risks.close());
+
+    // Risk registers (SPEC §7): profiles computed from their risks; large portfolios on worker threads.
+    const registers = createRegisterService({ sql, clock, logger: log, bus: risks.bus });
+    services.registers = registers;
+    steps.connections.push(() => registers.close());
 
     // Chat (SPEC §8): its own small pool for turns, and the retention sweep.
     const chat = createChatRuntime({ config, sql, schema: options.schema, tokens: stores.tokens, clock, log });
