@@ -130,6 +130,37 @@ describe('the chat service', () => {
   });
 });
 
+describe('the daily token budget', () => {
+  it('charges the UTC date, not the server\'s local one, refuses before the model when spent, and resets at UTC midnight', async () => {
+    // A server whose local date is already tomorrow for most of the UTC day.
+    const zone = process.env.TZ;
+    process.env.TZ = 'Pacific/Kiritimati';
+    try {
+      await createUsersRepository(db.sql).upsertUser({ id: 'ben', tier: 'bootstrapper', tokenBudgetOverride: 20, now: clock.now() });
+      const ben: ChatCaller = { id: 'ben', limits: DEFAULT_TIERS.bootstrapper, tokenBudgetOverride: 20 };
+      const chat = serviceWith();
+      clock.set('2027-05-10T23:59:00Z');
+      const { sessionId } = await chat.send(ben, { message: 'late' });
+      await chat.send(ben, { conversationId: sessionId, message: 'later' });
+      const requests = fake.requests.length;
+      const err: unknown = await chat.send(ben, { conversationId: sessionId, message: 'too late' }).then(() => null, (e: unknown) => e);
+      expect(isWardenError(err, 'TOKEN_BUDGET') && err.message).toBe('Daily token limit reached (36/20). Resets at midnight UTC.');
+      expect(isWardenError(err, 'TOKEN_BUDGET') && err.details.resetsAt).toBe('2027-05-11T00:00:00.000Z');
+      expect(fake.requests.length).toBe(requests);
+
+      clock.set('2027-05-11T00:00:00Z');
+      await chat.send(ben, { conversationId: sessionId, message: 'a new day' });
+      const days = await db.sql<{ day: string; tokens: number }[]>`
+        select to_char(day, 'YYYY-MM-DD') as day, tokens_used::int as tokens from daily_usage where user_id = 'ben' order by day`;
+      expect(days).toEqual([{ day: '2027-05-10', tokens: 36 }, { day: '2027-05-11', tokens: 18 }]);
+      expect(await tokens.used('ben')).toBe(18);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+});
+
 describe('retention', () => {
   it('deletes sessions untouched for longer than the retention, with their messages, by the injected clock', async () => {
     const chat = serviceWith();
