@@ -194,7 +194,7 @@ export function createRegistersRepository(sql: Sql): RegistersRepository {
           await tx`
             insert into risk_registers (id, owner_id, title, subject, reviewer, reviewed_on, assessment, stated, created_at, updated_at)
             values (${id}, ${input.ownerId}, ${input.title}, ${input.subject}, ${input.reviewer}, ${input.reviewedOn},
-                    ${input.assessment}, ${JSON.stringify(stated)}::jsonb, ${now}, ${now})`;
+                    ${input.assessment}, ${tx.json(stated)}, ${now}, ${now})`;
           const rows = input.risks.map((risk, i) => riskColumns(id, risk, i));
           if (rows.length > 0) await tx`insert into register_risks ${tx(rows)}`;
           const record = await read(tx, input.ownerId, id);
