@@ -31,7 +31,8 @@ async function main(): Promise<void> {
     client.chat.stream.subscribe(
       { conversationId: first.sessionId, message: 'What should I do first?' },
       {
-        onData: (event) => {
+        // Events come numbered ({ id, data }); data is a piece of text, or the turn's result at the end.
+        onData: ({ data: event }) => {
           if (event.type === 'delta') process.stdout.write(event.text);
           else resolve(event.result);
         },

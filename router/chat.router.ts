@@ -1,9 +1,9 @@
-import { TRPCError } from '@trpc/server';
+import { tracked, TRPCError } from '@trpc/server';
 import { WardenError } from '../src/errors.js';
 import type { ChatService } from '../src/chat/chatService.js';
 import type { ChatStreamEvent } from '../src/chat/streamTurn.js';
 import type { AuthedContext } from './context.js';
-import { chatHistoryInput, chatSessionRefInput, chatSessionsInput, sendChatInput } from './chat.schemas.js';
+import { chatHistoryInput, chatSessionRefInput, chatSessionsInput, sendChatInput, streamChatInput } from './chat.schemas.js';
 import { TRPC_CODE_OF, wardenErrorOf } from './errorMapping.js';
 import { authedProcedure, router } from './trpc.js';
 
@@ -22,9 +22,14 @@ function chatOf(ctx: AuthedContext): ChatService {
  */
 const RECONNECTING_CODES = new Set(['INTERNAL_SERVER_ERROR', 'BAD_GATEWAY', 'SERVICE_UNAVAILABLE', 'GATEWAY_TIMEOUT']);
 
-async function* finalErrorsTyped(ctx: AuthedContext, events: AsyncIterable<ChatStreamEvent>) {
+/**
+ * The turn's events, numbered (tracked ids: a client that reconnects says how far it got, and is then
+ * refused rather than sent a second turn), with a failure mapped as described above.
+ */
+async function* numberedWithTypedErrors(ctx: AuthedContext, events: AsyncIterable<ChatStreamEvent>) {
+  let n = 0;
   try {
-    for await (const event of events) yield event;
+    for await (const event of events) yield tracked(String(++n), event);
   } catch (err) {
     // Errors thrown from a generator bypass the procedure's middleware: map them here as it would.
     const warden = wardenErrorOf(err);
@@ -43,13 +48,23 @@ export const chatRouter = router({
     .mutation(({ ctx, input, signal }) => chatOf(ctx).send(ctx.user, input, signal)),
 
   stream: authedProcedure
-    .meta({ description: 'chat.send, streamed: {type:"delta", text} pieces as generated, then {type:"done", result}' })
-    .input(sendChatInput)
+    .meta({ description: 'chat.send, streamed: {type:"delta", text} pieces as generated, then {type:"done", result}; tracked ids' })
+    .input(streamChatInput)
     .subscription(async ({ ctx, input, signal }) => {
+      const { lastEventId, ...send } = input;
+      if (lastEventId != null) {
+        // The connection dropped mid-answer and the link reconnected: that turn was rolled back if it had
+        // not committed. Sending the message again is the caller's call (chat.history shows which).
+        throw new WardenError('CONFLICT', 'The chat stream was interrupted; check chat.history and send again.', {
+          entity: 'chat turn',
+          id: send.conversationId ?? 'new session',
+          reason: 'stream_interrupted',
+        });
+      }
       // Awaited here, not in the generator: a foreign session, a spent budget or a too-long message is
       // refused by the procedure itself (typed, not retried by the SSE link).
-      const events = await chatOf(ctx).stream(ctx.user, input, signal);
-      return finalErrorsTyped(ctx, events);
+      const events = await chatOf(ctx).stream(ctx.user, send, signal);
+      return numberedWithTypedErrors(ctx, events);
     }),
 
   history: authedProcedure

@@ -17,6 +17,13 @@ export const sendChatInput = z.strictObject({
     .regex(/^(?:[\t\n\r]|\P{Cc})*$/u, 'must not contain control characters'),
 });
 
+/**
+ * chat.stream's input: a send, plus the `lastEventId` tRPC's SSE link adds when it reconnects after a
+ * dropped connection. A reconnect must not run the turn again (the message would be sent twice), so a
+ * stream input carrying one is refused; see chat.router.ts.
+ */
+export const streamChatInput = sendChatInput.extend({ lastEventId: z.string().max(100).nullish() });
+
 export const chatHistoryInput = z.strictObject({
   conversationId: conversationIdSchema,
   limit: z.number().int().min(1).max(100).optional(),

@@ -44,15 +44,19 @@ async function rejection(call: Promise<unknown>): Promise<ClientError> {
 }
 
 /** Every event of a chat.stream until it completes, or the error it ends with. */
-function streamOf(client: WardenClient, input: { conversationId?: string; message: string }) {
-  return new Promise<{ events: ChatStreamEvent[]; error: ClientError | null }>((resolve) => {
+function streamOf(client: WardenClient, input: { conversationId?: string; message: string; lastEventId?: string }) {
+  return new Promise<{ events: ChatStreamEvent[]; ids: string[]; error: ClientError | null }>((resolve) => {
     const events: ChatStreamEvent[] = [];
+    const ids: string[] = [];
     const sub = client.chat.stream.subscribe(input, {
-      onData: (event) => void events.push(event),
-      onComplete: () => resolve({ events, error: null }),
+      onData: ({ id, data }) => {
+        ids.push(id);
+        events.push(data);
+      },
+      onComplete: () => resolve({ events, ids, error: null }),
       onError: (error) => {
         sub.unsubscribe();
-        resolve({ events, error });
+        resolve({ events, ids, error });
       },
     });
   });
@@ -163,8 +167,9 @@ describe('chat over the typed client', () => {
 
   it('streams the answer as it is generated and ends with the same result as send', async () => {
     fake.reply = () => ({ kind: 'answer', text: 'Start with five customer interviews this week.', usage: { prompt: 30, completion: 9 } });
-    const { events, error } = await streamOf(alice, { message: 'Where do I start?' });
+    const { events, ids, error } = await streamOf(alice, { message: 'Where do I start?' });
     expect(error).toBeNull();
+    expect(ids).toEqual(events.map((_, i) => String(i + 1)));
     const deltas = events.filter((e) => e.type === 'delta').map((e) => e.text);
     expect(deltas.length).toBeGreaterThan(1);
     expect(deltas.join('')).toBe('Start with five customer interviews this week.');
@@ -174,6 +179,15 @@ describe('chat over the typed client', () => {
     expect(fake.requests.at(-1)).toMatchObject({ stream: true, stream_options: { include_usage: true } });
     const history = await alice.chat.history.query({ conversationId: done.result.sessionId });
     expect(history.items.map((m) => m.content)).toEqual(['Where do I start?', deltas.join('')]);
+  });
+
+  it('refuses a reconnect (lastEventId) instead of sending the message a second time', async () => {
+    const { sessionId } = await alice.chat.send.mutate({ message: 'about to reconnect' });
+    const [before, requestsBefore] = [await counts(), fake.requests.length];
+    const { error } = await streamOf(alice, { conversationId: sessionId, message: 'sent once', lastEventId: '3' });
+    expect(error?.data).toMatchObject({ code: 'CONFLICT', wardenCode: 'CONFLICT', details: { reason: 'stream_interrupted' } });
+    expect(fake.requests.length).toBe(requestsBefore);
+    expect(await counts()).toEqual(before);
   });
 
   it('deletes a session with its messages', async () => {

@@ -171,7 +171,7 @@ describe('npm start without DATABASE_URL and REDIS_URL', () => {
     const pieces: string[] = [];
     const streamed = await new Promise<{ answer: string }>((resolve, reject) => {
       client.chat.stream.subscribe({ conversationId: sent.sessionId, message: 'And after that?' }, {
-        onData: (event) => (event.type === 'delta' ? void pieces.push(event.text) : resolve(event.result)),
+        onData: ({ data: event }) => (event.type === 'delta' ? void pieces.push(event.text) : resolve(event.result)),
         onError: reject,
       });
     });
