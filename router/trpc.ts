@@ -1,8 +1,9 @@
-import { getTRPCErrorFromUnknown, initTRPC, type TRPCError } from '@trpc/server';
+import { getTRPCErrorFromUnknown, initTRPC, TRPCError } from '@trpc/server';
 import { resolveTier } from '../src/domain/tiers.js';
 import { WardenError } from '../src/errors.js';
 import type { AuthUser, Context } from './context.js';
 import { issuesOf, toTRPCError, TRPC_CODE_OF, wardenErrorOf, type WireIssue } from './errorMapping.js';
+import { findNulPaths, nulInputError } from './nulCharacters.js';
 
 /** Per-procedure metadata; `description` is what the inspector and docs show. */
 export interface ProcedureMeta {
@@ -73,8 +74,18 @@ function mapWardenError(ctx: Context, error: TRPCError): TRPCError {
   return error;
 }
 
+/**
+ * BAD_REQUEST (zod issues, one per offending path) when any string or key of the raw input holds a NUL,
+ * which PostgreSQL refuses (a 500 at the database otherwise). Runs before the procedure's own parser.
+ */
+async function refuseNulCharacters(getRawInput: () => Promise<unknown>): Promise<void> {
+  const paths = findNulPaths(await getRawInput());
+  if (paths.length > 0) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Invalid input', cause: nulInputError(paths) });
+}
+
 /** Sits first in every public chain, so it sees what the resolvers throw. */
-const mapWardenErrors = t.middleware(async ({ ctx, next }) => {
+const mapWardenErrors = t.middleware(async ({ ctx, next, getRawInput }) => {
+  await refuseNulCharacters(getRawInput);
   const result = await next();
   if (!result.ok) {
     const mapped = mapWardenError(ctx, result.error);
@@ -102,17 +113,19 @@ async function authenticate(ctx: Context): Promise<AuthUser> {
 }
 
 /**
- * mapWardenErrors and authenticate as one middleware. Why one: every middleware level makes tRPC copy
+ * mapWardenErrors, authenticate and the NUL check as one middleware. Why one: every middleware level makes tRPC copy
  * the call's options twice (object spreads), which profiling put at ~30% of the server's CPU for
  * batched usage.get (bench/scenarios/api.ts); the errors and their mapping are exactly the two's.
  */
-const authenticated = t.middleware(async ({ ctx, next }) => {
+const authenticated = t.middleware(async ({ ctx, next, getRawInput }) => {
   let user: AuthUser;
   try {
     user = await authenticate(ctx);
   } catch (cause) {
     throw mapWardenError(ctx, getTRPCErrorFromUnknown(cause));
   }
+  // After authentication, as the procedure's own input parser: a stranger learns nothing about inputs.
+  await refuseNulCharacters(getRawInput);
   const result = await next({ ctx: { user } });
   if (!result.ok) {
     const mapped = mapWardenError(ctx, result.error);
