@@ -60,15 +60,16 @@ export function checkStated(stated: StatedSummary, risks: readonly RegisterRisk[
   // Rows.
   for (const risk of risks) {
     const scored = riskOf(risk);
+    const line = stated.rows?.[risk.id] ?? null;
     if (risk.statedScore !== null) {
-      differ({ figure: `risks.${risk.id}.score`, label: `${risk.id} score`, stated: risk.statedScore, computed: scored.score, line: null });
+      differ({ figure: `risks.${risk.id}.score`, label: `${risk.id} score`, stated: risk.statedScore, computed: scored.score, line });
     }
     if (risk.statedPriority !== null) {
       const level = levelFromName(risk.statedPriority);
       const figure = `risks.${risk.id}.priority`;
       const label = `${risk.id} priority`;
-      if (level) differ({ figure, label, stated: level, computed: scored.level, line: null });
-      else unverifiable.push({ figure, label, stated: risk.statedPriority, reason: 'not a risk level', line: null });
+      if (level) differ({ figure, label, stated: level, computed: scored.level, line });
+      else unverifiable.push({ figure, label, stated: risk.statedPriority, reason: 'not a risk level', line });
     }
   }
 

@@ -54,6 +54,8 @@ export const statedSummarySchema = z.strictObject({
     .optional(),
   categories: z.array(statedCategoryLine).max(100).optional(),
   components: z.array(statedComponentLine).max(1_000).optional(),
+  /** The line each risk's row was written on, so a row's stated score or priority can be pointed at. */
+  rows: z.record(z.string().max(40), z.number().int().positive()).optional(),
 });
 
 export type StatedSummary = z.infer<typeof statedSummarySchema>;

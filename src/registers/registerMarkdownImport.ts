@@ -76,12 +76,14 @@ export function parseRegisterMarkdown(markdown: string): ParseResult {
 
   const table = blocks.find((b): b is Extract<Block, { kind: 'table' }> => b.kind === 'table' && hasIdColumn(b.header));
   let risks: RegisterRisk[] = [];
+  const rowLines = new Map<string, number>();
   if (!table) problems.push({ line: null, message: 'No risk table: expected a table with a "Risk ID" column' });
-  else risks = readRiskTable(table, detailMitigations, problems);
+  else risks = readRiskTable(table, detailMitigations, problems, rowLines);
   if (risks.length > MAX_RISKS_PER_REGISTER) {
     problems.push({ line: table?.line ?? null, message: `${risks.length} risks; a register holds at most ${MAX_RISKS_PER_REGISTER}` });
   }
   if (problems.length > 0) return { ok: false, problems: problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)) };
+  if (rowLines.size > 0) stated.rows = Object.fromEntries(rowLines);
 
   const heading = header.title || FALLBACK_TITLE;
   const subject = explicitSubject ?? (/^risk profile\s*[:—–-]\s*(.+)$/i.exec(heading)?.[1] ?? heading);

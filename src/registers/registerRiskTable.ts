@@ -56,6 +56,7 @@ export function readRiskTable(
   table: Extract<Block, { kind: 'table' }>,
   detailMitigations: ReadonlyMap<string, string>,
   problems: ImportProblem[],
+  rowLines: Map<string, number>,
 ): RegisterRisk[] {
   const columns = new Map<Column, number>();
   table.header.forEach((raw, index) => {
@@ -123,7 +124,10 @@ export function readRiskTable(
       statedScore,
       statedPriority: plain('priority').slice(0, 50) || null,
     };
-    if (category && probability && impact) risks.push({ ...risk, category, probability, impact });
+    if (category && probability && impact) {
+      risks.push({ ...risk, category, probability, impact });
+      rowLines.set(id, row.line);
+    }
   }
   if (risks.length === 0 && problems.length === 0) {
     problems.push({ line: table.line, message: 'The risk table has no risk rows' });

@@ -56,7 +56,7 @@ describe('parseRegisterMarkdown: the example', () => {
     expect(byFigure.overallScore).toMatchObject({ stated: 58, computed: 54, line: 13 });
     expect(byFigure['calculation.arithmetic']).toMatchObject({ stated: 58, computed: 47, line: 68 });
     expect(byFigure['calculation.result']).toMatchObject({ stated: 58, computed: 54 });
-    expect(byFigure['risks.PERF-001.priority']).toMatchObject({ stated: 'medium', computed: 'low' });
+    expect(byFigure['risks.PERF-001.priority']).toMatchObject({ stated: 'medium', computed: 'low', line: 51 });
     expect(byFigure['categories.performance']).toMatchObject({ stated: '1 risk (1 medium)', computed: '1 risk (1 low)', line: 34 });
     expect(byFigure['categories.operational']).toMatchObject({ stated: '2 risks (1 medium, 1 low)', computed: '2 risks (1 medium, 1 minimal)' });
     expect(byFigure['categories.business']).toMatchObject({ stated: '1 risk (1 low)', computed: '1 risk (1 minimal)' });
@@ -81,7 +81,8 @@ describe('parseRegisterMarkdown: tolerance', () => {
       ['DATA-001', 'data', 2, 3, 'DB'],
       ['BUS-001', 'business', 3, 1, 'Web'],
     ]);
-    expect(register.stated).toEqual({});
+    // Nothing stated but where each row was written.
+    expect(register.stated).toEqual({ rows: { 'DATA-001': 5, 'BUS-001': 6 } });
   });
 
   it('puts component counts it cannot check into unverifiable', () => {
