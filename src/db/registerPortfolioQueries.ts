@@ -43,7 +43,8 @@ export interface RegisterPortfolioQueries {
   withPortfolio<T>(ownerId: string, use: (snapshot: PortfolioSnapshot) => Promise<T>): Promise<T>;
 }
 
-const registerRow = z.tuple([z.string(), z.string(), z.string(), z.string()]);
+/** Registers per fetched page of the portfolio query. */
+const PAGE_ROWS = 1000;
 const rating = z.union([z.literal(1), z.literal(2), z.literal(3)]);
 const detailRow = z.tuple([z.string(), z.number().int(), z.string(), z.enum(RISK_CATEGORIES), z.string().nullable(), z.string(), rating, rating]);
 
@@ -52,7 +53,12 @@ export function createRegisterPortfolioQueries(sql: Sql): RegisterPortfolioQueri
     withPortfolio<T>(ownerId: string, use: (snapshot: PortfolioSnapshot) => Promise<T>) {
       // postgres.js types begin()'s result as UnwrapPromiseArray<T>, which is T for the objects used here.
       return sql.begin('isolation level repeatable read read only', async (tx) => {
-        const rows = await tx`
+        const registers: PortfolioRegister[] = [];
+        const packed: string[] = [];
+        let total = 0;
+        // In pages, so the main thread parses a page at a time and stays responsive in between; fields are
+        // checked by hand (a schema parse per row was most of the main thread's time at 10,000 registers).
+        const pages = tx`
           select g.id::text, g.title, g.subject,
                  coalesce(string_agg(chr(${CODE_OFFSET}
                    + (array_position(${RISK_CATEGORIES as readonly string[] as string[]}::text[], r.category) - 1) * 9
@@ -60,22 +66,25 @@ export function createRegisterPortfolioQueries(sql: Sql): RegisterPortfolioQueri
           from risk_registers g left join register_risks r on r.register_id = g.id
           where g.owner_id = ${ownerId}
           group by g.id
-          order by g.created_at, g.id`.values();
-        const registers: PortfolioRegister[] = [];
-        const offsets = new Int32Array(rows.length + 1);
-        let total = 0;
-        const packed: string[] = [];
-        rows.forEach((raw, i) => {
-          const [id, title, subject, codes] = registerRow.parse(raw);
-          registers.push({ id, title, subject });
-          packed.push(codes);
-          total += codes.length;
-          offsets[i + 1] = total;
-        });
+          order by g.created_at, g.id`.values().cursor(PAGE_ROWS);
+        for await (const rows of pages) {
+          for (const row of rows) {
+            const [id, title, subject, codes] = row as unknown[];
+            if (typeof id !== 'string' || typeof title !== 'string' || typeof subject !== 'string' || typeof codes !== 'string') {
+              throw new TypeError('unexpected portfolio row shape');
+            }
+            registers.push({ id, title, subject });
+            packed.push(codes);
+            total += codes.length;
+          }
+        }
+        const offsets = new Int32Array(registers.length + 1);
         const codes = new Uint8Array(new ArrayBuffer(total));
+        let at = 0;
         packed.forEach((text, i) => {
-          const start = offsets[i]!;
-          for (let j = 0; j < text.length; j++) codes[start + j] = text.charCodeAt(j) - CODE_OFFSET;
+          for (let j = 0; j < text.length; j++) codes[at + j] = text.charCodeAt(j) - CODE_OFFSET;
+          at += text.length;
+          offsets[i + 1] = at;
         });
         return use({ registers, codes, offsets, details: (keys) => readDetails(tx, registers, keys) });
       }) as Promise<T>;
