@@ -96,16 +96,19 @@ const mapWardenErrors = t.middleware(async ({ ctx, next, getRawInput }) => {
 
 /**
  * Who is calling: a verified token (cached per token) whose subject is a stored user (cached briefly).
- * Missing, forged or expired token, or a token for no user: UNAUTHORIZED.
+ * Missing, forged or expired token, a token for no user, or one minted before its user's tokens were
+ * revoked (`npm run token -- --revoke`): UNAUTHORIZED. Admin needs both the token's claim and the stored
+ * flag, so re-minting a user without `--admin` ends their old admin tokens' rights within the cache's TTL.
  */
 async function authenticate(ctx: Context): Promise<AuthUser> {
   if (ctx.token === null) throw new WardenError('UNAUTHORIZED', 'missing bearer token', {});
   const claims = await ctx.services.tokens.verify(ctx.token);
   const row = await ctx.services.users.get(claims.userId);
   if (!row) throw new WardenError('UNAUTHORIZED', 'unknown user', {});
+  if (claims.tokenVersion < row.tokenVersion) throw new WardenError('UNAUTHORIZED', 'revoked token', {});
   return {
     id: row.id,
-    role: claims.role,
+    role: claims.role === 'admin' && row.isAdmin ? 'admin' : 'user',
     tier: row.tier,
     limits: resolveTier(ctx.services.config.tiers, row.tier),
     tokenBudgetOverride: row.tokenBudgetOverride,
@@ -138,7 +141,7 @@ const authenticated = t.middleware(async ({ ctx, next, getRawInput }) => {
 export const publicProcedure = t.procedure.use(mapWardenErrors);
 /** A known, authenticated user; `ctx.user` is set. */
 export const authedProcedure = t.procedure.use(authenticated);
-/** An authenticated admin (token with `role: "admin"`). */
+/** An authenticated admin (token with `role: "admin"` for a user whose stored flag says admin). */
 export const adminProcedure = authedProcedure.use(async ({ ctx, next }) => {
   if (ctx.user.role !== 'admin') throw new WardenError('FORBIDDEN', 'admin only', {});
   return next();

@@ -3,16 +3,23 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { WardenError } from '../errors.js';
 
-/** What a verified token says: who, whether admin, and until when (epoch ms). */
+/**
+ * What a verified token says: who, whether it was minted as admin, its user's token version at minting,
+ * and until when (epoch ms). The role and version are claims, not facts: authenticate checks both against
+ * the stored user, so revoking the admin flag or the tokens in PostgreSQL takes effect.
+ */
 export interface TokenClaims {
   userId: string;
   role: 'admin' | 'user';
+  tokenVersion: number;
   expiresAt: number;
 }
 
 export interface SignTokenOptions {
   userId: string;
   admin?: boolean;
+  /** The user's current token version (UserRow.tokenVersion); default 0, the version of a new user. */
+  tokenVersion?: number;
   /** Lifetime in seconds. */
   ttlSeconds: number;
   clock: Clock;
@@ -24,6 +31,8 @@ const ISSUER = 'warden';
 const payloadSchema = z.object({
   sub: z.string().min(1).max(200),
   role: z.literal('admin').optional(),
+  // Absent in tokens minted before revocation existed: version 0, revoked by the first --revoke.
+  ver: z.number().int().min(0).optional(),
   exp: z.number().int(),
 });
 
@@ -35,7 +44,7 @@ export function secretKey(secret: string): Uint8Array {
 /** A bearer token: HS256 JWT, subject = user id, `role: "admin"` when admin, expiring after the TTL. */
 export async function signToken(key: Uint8Array, options: SignTokenOptions): Promise<string> {
   const nowSeconds = Math.floor(options.clock.now() / 1000);
-  const claims = options.admin ? { role: 'admin' } : {};
+  const claims = { ...(options.admin ? { role: 'admin' } : {}), ver: options.tokenVersion ?? 0 };
   return new SignJWT(claims)
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
     .setSubject(options.userId)
@@ -57,7 +66,7 @@ export async function verifyToken(key: Uint8Array, token: string, clock: Clock):
       currentDate: new Date(clock.now()),
     });
     const claims = payloadSchema.parse(payload);
-    return { userId: claims.sub, role: claims.role ?? 'user', expiresAt: claims.exp * 1000 };
+    return { userId: claims.sub, role: claims.role ?? 'user', tokenVersion: claims.ver ?? 0, expiresAt: claims.exp * 1000 };
   } catch (err) {
     const reason = err instanceof joseErrors.JWTExpired ? 'expired token' : 'invalid token';
     throw new WardenError('UNAUTHORIZED', reason, {}, { cause: err });

@@ -1,7 +1,11 @@
 /**
  * `npm run token -- --user alice --tier partner [--admin] [--ttl 7d]`: creates or updates the user with
  * that tier in PostgreSQL and prints a bearer token for them as the last line of output, so that
- * `TOKEN=$(npm run -s token -- --user alice --tier partner | tail -n 1)` works.
+ * `TOKEN=$(npm run -s token -- --user alice --tier partner | tail -n 1)` works. The stored admin flag is
+ * set to exactly `--admin`: re-minting without it takes admin rights from the user's older tokens too.
+ *
+ * `npm run token -- --user alice --revoke [--tier partner]`: revokes every token of the user minted so
+ * far (servers refuse them once their few-second user cache expires); with `--tier`, mints a new one.
  *
  * Without DATABASE_URL it uses the embedded PostgreSQL (the one `npm start` runs, started here for the
  * moment if it is not running), and the generated secret that `npm start` uses.
@@ -19,7 +23,9 @@ import { createUsersRepository } from '../db/usersRepository.js';
 import { isTierName, TIER_NAMES } from '../domain/tiers.js';
 import { createLogger } from '../log.js';
 
-const USAGE = `usage: npm run token -- --user <id> --tier <${TIER_NAMES.join('|')}> [--admin] [--ttl 7d]`;
+const USAGE =
+  `usage: npm run token -- --user <id> --tier <${TIER_NAMES.join('|')}> [--admin] [--ttl 7d]\n` +
+  `       npm run token -- --user <id> --revoke [--tier <tier> ...]   (revoke every earlier token)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -27,6 +33,7 @@ async function main(): Promise<void> {
       user: { type: 'string' },
       tier: { type: 'string' },
       admin: { type: 'boolean', default: false },
+      revoke: { type: 'boolean', default: false },
       ttl: { type: 'string', default: '7d' },
       help: { type: 'boolean', default: false },
     },
@@ -39,7 +46,8 @@ async function main(): Promise<void> {
   const user = values.user?.trim();
   if (!user || user.length > 200) throw new UsageError('--user is required (1–200 characters)');
   const tier = values.tier ?? '';
-  if (!isTierName(tier)) throw new UsageError(`--tier must be one of ${TIER_NAMES.join(', ')}`);
+  const mint = !values.revoke || values.tier !== undefined;
+  if (mint && !isTierName(tier)) throw new UsageError(`--tier must be one of ${TIER_NAMES.join(', ')}`);
   const ttlSeconds = parseTtl(values.ttl);
 
   const config = loadConfig();
@@ -50,9 +58,22 @@ async function main(): Promise<void> {
   try {
     await migrate(sql);
     const clock = systemClock;
-    const row = await createUsersRepository(sql).upsertUser({ id: user, tier, isAdmin: values.admin, now: clock.now() });
+    const users = createUsersRepository(sql);
+    if (values.revoke) {
+      const revoked = await users.revokeTokens(user, clock.now());
+      if (!revoked) throw new UsageError(`no user "${user}" to revoke tokens of`);
+      process.stdout.write(`tokens of "${user}" revoked (version ${revoked.tokenVersion}); servers refuse them within seconds\n`);
+      if (!mint) return;
+    }
+    const row = await users.upsertUser({ id: user, tier, isAdmin: values.admin, now: clock.now() });
     const secret = await resolveSecret(config);
-    const token = await signToken(secretKey(secret), { userId: row.id, admin: values.admin, ttlSeconds, clock });
+    const token = await signToken(secretKey(secret), {
+      userId: row.id,
+      admin: values.admin,
+      tokenVersion: row.tokenVersion,
+      ttlSeconds,
+      clock,
+    });
     const expires = new Date(clock.now() + ttlSeconds * 1000).toISOString();
     process.stdout.write(
       `user "${row.id}" saved: tier ${row.tier}${values.admin ? ', admin' : ''}\n` +

@@ -9,6 +9,8 @@ export interface UserRow {
   /** Null: the tier's daily token budget; -1: unlimited. */
   tokenBudgetOverride: number | null;
   isAdmin: boolean;
+  /** Tokens minted under a lower version are revoked (`npm run token -- --revoke` bumps it). */
+  tokenVersion: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -19,6 +21,7 @@ const userRowSchema = z
     tier: z.string(),
     token_budget_override: z.number().int().nullable(),
     is_admin: z.boolean(),
+    token_version: z.number().int().min(0),
     created_at: isoFromDb,
     updated_at: isoFromDb,
   })
@@ -28,6 +31,7 @@ const userRowSchema = z
       tier: r.tier,
       tokenBudgetOverride: r.token_budget_override,
       isAdmin: r.is_admin,
+      tokenVersion: r.token_version,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
     }),
@@ -55,6 +59,8 @@ export interface UsersRepository {
   /** Creates the user or updates its tier (and the fields given); returns the stored row. */
   upsertUser(input: UpsertUserInput): Promise<UserRow>;
   getUser(id: string): Promise<UserRow | null>;
+  /** Revokes every token minted so far for the user (bumps its token version); null when no such user. */
+  revokeTokens(id: string, now: Instant): Promise<UserRow | null>;
 }
 
 export function createUsersRepository(sql: Sql): UsersRepository {
@@ -79,6 +85,13 @@ export function createUsersRepository(sql: Sql): UsersRepository {
 
     async getUser(id) {
       const rows = await sql`select * from users where id = ${id}`;
+      return rows[0] ? userRowSchema.parse(rows[0]) : null;
+    },
+
+    async revokeTokens(id, now) {
+      const rows = await sql`
+        update users set token_version = token_version + 1, updated_at = ${instantSchema.parse(now)}
+        where id = ${id} returning *`;
       return rows[0] ? userRowSchema.parse(rows[0]) : null;
     },
   };

@@ -64,9 +64,9 @@ export async function startTestApp(label: string, options: TestAppOptions = {}):
     db,
     redis,
     async tokenFor(userId, { tier = 'partner', admin = false } = {}) {
-      await app.services.usersRepository.upsertUser({ id: userId, tier, isAdmin: admin, now: clock.now() });
+      const row = await app.services.usersRepository.upsertUser({ id: userId, tier, isAdmin: admin, now: clock.now() });
       app.services.users.invalidate(userId);
-      return signToken(key, { userId, admin, ttlSeconds: 3600, clock });
+      return signToken(key, { userId, admin, tokenVersion: row.tokenVersion, ttlSeconds: 3600, clock });
     },
     clientFor: (token) => createWardenClient({ url, ...(token === undefined ? {} : { token }) }),
   };

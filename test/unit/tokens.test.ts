@@ -26,9 +26,12 @@ describe('signToken / verifyToken', () => {
     expect(await verifyToken(key, user, clock)).toEqual({
       userId: 'alice',
       role: 'user',
+      tokenVersion: 0,
       expiresAt: Date.parse('2026-03-01T11:00:00Z'),
     });
     expect((await verifyToken(key, admin, clock)).role).toBe('admin');
+    const versioned = await signToken(key, { userId: 'alice', tokenVersion: 3, ttlSeconds: 60, clock });
+    expect((await verifyToken(key, versioned, clock)).tokenVersion).toBe(3);
   });
 
   it('refuses a token at and after its expiry, by the injected clock', async () => {
