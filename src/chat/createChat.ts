@@ -65,7 +65,11 @@ export function createChatRuntime(deps: {
     contextTokens: config.chat.contextTokens,
   });
   const retention = createChatRetention({ repository, clock, retentionDays: config.chat.retentionDays, log });
-  if (config.chat.retentionDays > 0) retention.start();
+  if (config.chat.retentionDays > 0) {
+    // Once now, then hourly: a process restarted more often than hourly must still sweep.
+    void retention.runNow();
+    retention.start();
+  }
   return {
     service,
     model,

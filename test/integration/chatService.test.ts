@@ -5,7 +5,9 @@ import { DEFAULT_SYSTEM_PROMPT, messageTokens, TOKENS_REPLY_PRIMING } from '../.
 import { createChatService, type ChatCaller, type ChatService } from '../../src/chat/chatService.js';
 import { sweepChatRetention } from '../../src/chat/chatRetention.js';
 import { createOpenAiModel } from '../../src/chat/openAiModel.js';
+import { createChatRuntime } from '../../src/chat/createChat.js';
 import { createManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
 import { createChatRepository } from '../../src/db/chatRepository.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createUsersRepository } from '../../src/db/usersRepository.js';
@@ -186,5 +188,21 @@ describe('retention', () => {
     expect((await repository.history('ana', touched.sessionId, {}))?.items).toHaveLength(4);
     expect(await repository.getSession('ana', fresh.sessionId)).not.toBeNull();
     expect(await sweepChatRetention({ repository, clock, retentionDays: 0 })).toBe(0);
+  });
+
+  it('is the sweep of the chat runtime createApp builds, on its injected clock', async () => {
+    const config = loadConfig({ DATABASE_URL: db.url, WARDEN_CHAT_RETENTION_DAYS: '30', LOG_LEVEL: 'silent' });
+    clock.set('2027-07-01T00:00:00Z');
+    const id = '00000000-0000-4000-8000-000000000042';
+    await repository.createSession(db.sql, { id, ownerId: 'ana', title: 'forgotten', at: new Date('2027-05-01T00:00:00Z') });
+    const runtime = createChatRuntime({ config, sql: db.sql, schema: db.schema, tokens, clock, log });
+    try {
+      // Runs are chained: this one also waits for the sweep the runtime ran as it started.
+      await runtime.retention.runNow();
+      expect(await repository.getSession('ana', id)).toBeNull();
+      expect(runtime.model.local).toBe(true);
+    } finally {
+      await runtime.close();
+    }
   });
 });
