@@ -74,7 +74,9 @@ export function parseRegisterMarkdown(markdown: string): ParseResult {
     if (detailRisk && labelled && /^mitigation$/i.test(labelled.label)) detailMitigations.set(detailRisk, labelled.value);
   }
 
-  const table = blocks.find((b): b is Extract<Block, { kind: 'table' }> => b.kind === 'table' && hasIdColumn(b.header));
+  // The table under a "… Risk Register" heading when there is one, else the first with a risk id column.
+  const tables = blocks.filter((b): b is Extract<Block, { kind: 'table' }> => b.kind === 'table' && hasIdColumn(b.header));
+  const table = tables.find((b) => b.section.h2.includes('register')) ?? tables[0];
   let risks: RegisterRisk[] = [];
   const rowLines = new Map<string, number>();
   if (!table) problems.push({ line: null, message: 'No risk table: expected a table with a "Risk ID" column' });

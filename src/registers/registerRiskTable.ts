@@ -85,7 +85,8 @@ export function readRiskTable(
     if (row.plain.every((p) => p === '')) continue;
     const problem = (message: string) => problems.push({ line: row.line, message });
 
-    const id = plain('id');
+    // Upper-casing an id (`sec-001`) is no guess; anything else that is not an id is refused.
+    const id = plain('id').toUpperCase();
     if (!RISK_ID_PATTERN.test(id) || id.length > MAX_RISK_ID_LENGTH) problem(`Risk id "${id}" is not an id like SEC-001`);
     const seenAt = firstLine.get(id);
     if (seenAt !== undefined) problem(`Duplicate risk id ${id} (first on line ${seenAt})`);

@@ -85,6 +85,20 @@ describe('parseRegisterMarkdown: tolerance', () => {
     expect(register.stated).toEqual({ rows: { 'DATA-001': 5, 'BUS-001': 6 } });
   });
 
+  it('prefers the table under the register heading, and upper-cases ids', () => {
+    const register = parsed(
+      '# Risk Profile: X\n\n## Test Plan\n\n| ID | Test |\n|---|---|\n| T-1 | login |\n\n## Detailed Risk Register\n\n' +
+        TABLE_HEAD +
+        '| sec-001 | Security | A | 3 | 3 |\n',
+    );
+    expect(register.risks.map((r) => r.id)).toEqual(['SEC-001']);
+  });
+
+  it('refuses more than 1,000 risks', () => {
+    const rows = Array.from({ length: 1001 }, (_, i) => `| TECH-${i + 1} | Technical | Risk ${i} | 1 | 1 |\n`).join('');
+    expect(problemsOf(`# X\n\n${TABLE_HEAD}${rows}`)).toEqual([{ line: 3, message: '1001 risks; a register holds at most 1000' }]);
+  });
+
   it('puts component counts it cannot check into unverifiable', () => {
     const register = parsed(
       '# Risk Profile: X\n\n## Risk Distribution\n\n### By Component\n\n- **API:** 2 risks\n\n## Detailed Risk Register\n\n' +
