@@ -82,6 +82,16 @@ describe('the chat service', () => {
     expect(fake.requests.at(-1)?.max_tokens).toBe(256);
   });
 
+  it('refuses a message that alone exceeds the context budget: PROMPT_TOO_LONG, nothing sent or created', async () => {
+    const [messages, requests] = [await messageCount(), fake.requests.length];
+    const err: unknown = await serviceWith({ contextTokens: 64 })
+      .send(caller, { message: 'plan '.repeat(100).trim() })
+      .then(() => null, (e: unknown) => e);
+    expect(isWardenError(err, 'PROMPT_TOO_LONG') && err.details.budget).toBe(64);
+    expect(fake.requests.length).toBe(requests);
+    expect(await messageCount()).toBe(messages);
+  });
+
   it('serialises turns of one session across two processes: each turn sees every turn before it', async () => {
     const [one, two] = [serviceWith(), serviceWith()];
     const { sessionId } = await one.send(caller, { message: 'start' });
