@@ -99,6 +99,9 @@ export function createRegisterService(options: RegisterServiceOptions): Register
     return record ? gateOf(levelsOf(record.risks)) : 'PASS';
   };
 
+  const get = async (ownerId: string, registerId: string): Promise<RegisterDetail> =>
+    owned(await repository.get(ownerId, registerId), registerId);
+
   const store = async (ownerId: string, input: NewRegisterInput, stated: RegisterRecord['register']['stated']) => {
     const record = await repository.create({ ownerId, ...input, stated, now: clock.now() });
     const result = detail(record);
@@ -109,9 +112,7 @@ export function createRegisterService(options: RegisterServiceOptions): Register
   return {
     create: (ownerId, input) => store(ownerId, input, {}),
 
-    async get(ownerId, registerId) {
-      return owned(await repository.get(ownerId, registerId), registerId);
-    },
+    get,
 
     async list(ownerId, { limit, cursor }) {
       const page = await repository.list(ownerId, { ...(limit === undefined ? {} : { limit }), cursor: cursor ?? null });
@@ -147,7 +148,7 @@ export function createRegisterService(options: RegisterServiceOptions): Register
     },
 
     async profile(ownerId, registerId) {
-      return (await this.get(ownerId, registerId)).profile;
+      return (await get(ownerId, registerId)).profile;
     },
 
     async import(ownerId, { markdown, dryRun = false }) {
@@ -162,7 +163,7 @@ export function createRegisterService(options: RegisterServiceOptions): Register
     },
 
     async export(ownerId, registerId) {
-      const { register, risks, profile } = await this.get(ownerId, registerId);
+      const { register, risks, profile } = await get(ownerId, registerId);
       return { registerId, markdown: renderRegisterMarkdown(register, risks, profile) };
     },
 
