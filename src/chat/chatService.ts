@@ -164,7 +164,8 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
   };
 
   return {
-    send: (caller, input, signal) => runTurn(caller, input, undefined, signal),
+    // async: a refusal found before the turn starts (PROMPT_TOO_LONG) is a rejection, never a throw.
+    send: async (caller, input, signal) => runTurn(caller, input, undefined, signal),
 
     async stream(caller, input, signal) {
       checkFits(input.message);
