@@ -4,6 +4,7 @@ import { WardenError } from '../src/errors.js';
 import type { AuthUser, Context } from './context.js';
 import { issuesOf, toTRPCError, TRPC_CODE_OF, wardenErrorOf, type WireIssue } from './errorMapping.js';
 import { findNulPaths, nulInputError } from './nulCharacters.js';
+import { createStreamLimiter, releasingStream, type StreamLimiter } from './streamLimiter.js';
 
 /** Per-procedure metadata; `description` is what the inspector and docs show. */
 export interface ProcedureMeta {
@@ -120,7 +121,21 @@ async function authenticate(ctx: Context): Promise<AuthUser> {
  * the call's options twice (object spreads), which profiling put at ~30% of the server's CPU for
  * batched usage.get (bench/scenarios/api.ts); the errors and their mapping are exactly the two's.
  */
-const authenticated = t.middleware(async ({ ctx, next, getRawInput }) => {
+/**
+ * One stream limiter per app (per services object). Kept here rather than in AppServices because only
+ * this middleware uses it, and it must exist for every app, including routers tests mount themselves.
+ */
+const streamLimiters = new WeakMap<Context['services'], StreamLimiter>();
+function streamLimiterOf(ctx: Context): StreamLimiter {
+  let limiter = streamLimiters.get(ctx.services);
+  if (!limiter) {
+    limiter = createStreamLimiter(ctx.services.config.http.maxStreamsPerUser);
+    streamLimiters.set(ctx.services, limiter);
+  }
+  return limiter;
+}
+
+const authenticated = t.middleware(async ({ ctx, next, getRawInput, type, signal }) => {
   let user: AuthUser;
   try {
     user = await authenticate(ctx);
@@ -129,12 +144,30 @@ const authenticated = t.middleware(async ({ ctx, next, getRawInput }) => {
   }
   // After authentication, as the procedure's own input parser: a stranger learns nothing about inputs.
   await refuseNulCharacters(getRawInput);
+  // A subscription holds one of its user's stream slots until the stream ends (config.http).
+  let release: (() => void) | undefined;
+  if (type === 'subscription') {
+    const limiter = streamLimiterOf(ctx);
+    release = limiter.acquire(user.id);
+    if (!release) {
+      throw mapWardenError(
+        ctx,
+        getTRPCErrorFromUnknown(
+          new WardenError('TOO_MANY_STREAMS', `Too many open streams (at most ${limiter.max} per user); close one first`, {
+            limit: limiter.max,
+          }),
+        ),
+      );
+    }
+  }
   const result = await next({ ctx: { user } });
   if (!result.ok) {
+    release?.();
     const mapped = mapWardenError(ctx, result.error);
     if (mapped !== result.error) throw mapped;
+    return result;
   }
-  return result;
+  return release ? { ...result, data: releasingStream(result.data, release, signal) } : result;
 });
 
 /** Anyone: health-style procedures. */

@@ -212,6 +212,7 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
     const http = createHttpServer({
       trpc,
       log,
+      limits: config.http,
       routes: [
         {
           path: '/healthz',

@@ -42,6 +42,12 @@ const envSchema = z.object({
   WARDEN_CHAT_CONTEXT_TOKENS: z.coerce.number().int().min(64).default(8_000),
   WARDEN_CHAT_RETENTION_DAYS: z.coerce.number().min(0).default(90),
   WARDEN_CHAT_TURN_CONNECTIONS: z.coerce.number().int().min(1).max(100).default(5),
+  // HTTP hygiene: idle and slow connections are closed, open connections and SSE streams are capped.
+  WARDEN_HTTP_KEEP_ALIVE_MS: z.coerce.number().int().positive().default(5_000),
+  WARDEN_HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  WARDEN_HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  WARDEN_MAX_CONNECTIONS: z.coerce.number().int().min(0).default(1_000),
+  WARDEN_MAX_STREAMS_PER_USER: z.coerce.number().int().min(0).default(20),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -83,6 +89,19 @@ export interface WardenConfig {
     /** PostgreSQL connections for turns (each holds its session's row lock while the model answers). */
     turnConnections: number;
   };
+  /** src/http/createHttpServer.ts and the SSE stream cap in router/trpc.ts. */
+  http: {
+    /** An idle keep-alive connection is closed after this. */
+    keepAliveTimeoutMs: number;
+    /** A request whose headers are not all in by then is answered 408 and closed (≤ requestTimeoutMs). */
+    headersTimeoutMs: number;
+    /** A request (headers and body) not fully received by then is answered 408 and closed. */
+    requestTimeoutMs: number;
+    /** Open connections per process; more are closed at once. 0 = no cap. */
+    maxConnections: number;
+    /** Open SSE subscriptions per user per process; the next is refused TOO_MANY_STREAMS. 0 = no cap. */
+    maxStreamsPerUser: number;
+  };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 
@@ -99,6 +118,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  // Node refuses to start a server whose headers timeout exceeds its request timeout; say so by name.
+  if (e.WARDEN_HTTP_HEADERS_TIMEOUT_MS > e.WARDEN_HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('Invalid configuration:\n  WARDEN_HTTP_HEADERS_TIMEOUT_MS: must not exceed WARDEN_HTTP_REQUEST_TIMEOUT_MS');
+  }
   const tiers = structuredClone(DEFAULT_TIERS);
   for (const name of TIER_NAMES) {
     const override = e.WARDEN_TIERS?.[name];
@@ -136,6 +159,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       contextTokens: e.WARDEN_CHAT_CONTEXT_TOKENS,
       retentionDays: e.WARDEN_CHAT_RETENTION_DAYS,
       turnConnections: e.WARDEN_CHAT_TURN_CONNECTIONS,
+    },
+    http: {
+      keepAliveTimeoutMs: e.WARDEN_HTTP_KEEP_ALIVE_MS,
+      headersTimeoutMs: e.WARDEN_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.WARDEN_HTTP_REQUEST_TIMEOUT_MS,
+      maxConnections: e.WARDEN_MAX_CONNECTIONS,
+      maxStreamsPerUser: e.WARDEN_MAX_STREAMS_PER_USER,
     },
     logLevel: e.LOG_LEVEL,
   };

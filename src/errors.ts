@@ -17,6 +17,8 @@ export interface WardenErrorDetails {
   UNAUTHORIZED: Record<string, never>;
   FORBIDDEN: Record<string, never>;
   SERVICE_UNAVAILABLE: { service: string };
+  /** The caller already has the most open subscription streams allowed (WARDEN_MAX_STREAMS_PER_USER). */
+  TOO_MANY_STREAMS: { limit: number };
   /** Redis or PostgreSQL is unreachable: the call changed nothing and may be retried after the delay. */
   UNAVAILABLE: { service: 'redis' | 'postgres'; retryAfterSeconds: number };
   /** A critical subscriber of the risk event bus failed, so the event was not published. */

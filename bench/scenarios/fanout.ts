@@ -113,6 +113,9 @@ export const fanoutScenario: Scenario = {
       WARDEN_SECRET: secret,
       WARDEN_WORKERS: '1',
       WARDEN_RISK_SCAN_SECONDS: '0',
+      // 1,000 streams of one user on one process: past the default connection and per-user stream caps.
+      WARDEN_MAX_CONNECTIONS: '0',
+      WARDEN_MAX_STREAMS_PER_USER: '0',
       LOG_LEVEL: 'silent',
     });
     const app = await createApp(config, { schema, log: createLogger({ level: 'silent' }), stepHandlers });

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import { pathOnly } from '../log.js';
@@ -11,10 +11,20 @@ export interface HttpRoute {
   handle(req: IncomingMessage, res: ServerResponse, rest: string): void | Promise<void>;
 }
 
+/** Connection hygiene (WardenConfig.http); each default is Node's own when the field is omitted. */
+export interface HttpLimits {
+  keepAliveTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** 0 = no cap. */
+  maxConnections?: number;
+}
+
 export interface HttpServerOptions {
   trpc: TrpcHandler;
   routes?: HttpRoute[];
   log: Logger;
+  limits?: HttpLimits;
 }
 
 export interface WardenHttpServer {
@@ -55,7 +65,8 @@ export function createHttpServer(options: HttpServerOptions): WardenHttpServer {
     res.end(body);
   };
 
-  const server = createServer((req, res) => {
+  const limits = options.limits ?? {};
+  const server = createServer(serverOptions(limits), (req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
@@ -83,11 +94,32 @@ export function createHttpServer(options: HttpServerOptions): WardenHttpServer {
     }
     notFound(res);
   });
-  server.on('clientError', (err, socket) => {
-    // Malformed HTTP (not malformed JSON, which tRPC answers): 400 and close, as Node would, but logged.
-    log.debug({ err: err.message }, 'client error');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Malformed or too slow HTTP (not malformed JSON, which tRPC answers): a status and close, as Node
+    // would answer, but logged. Replacing Node's handler means choosing the status: 408 for a request
+    // not received within the headers or request timeout, 431 for oversized headers, else 400.
+    // As Node does, only a socket that has sent nothing yet gets a status line: after an answer (keep-alive)
+    // one more would be read as the answer to a request the client may not have sent.
+    log.debug({ err: err.message, code: err.code }, 'client error');
+    const sent = 'bytesWritten' in socket && typeof socket.bytesWritten === 'number' ? socket.bytesWritten : 0;
+    if (err.code === 'ECONNRESET' || !socket.writable || sent > 0) {
+      socket.destroy();
+      return;
+    }
+    socket.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\nConnection: close\r\n\r\n`);
   });
+  if (limits.maxConnections) {
+    // Past the cap Node closes the new connection before reading a byte (no HTTP answer is possible
+    // without reading); logged at most every 10 s so a flood does not become a log flood.
+    server.maxConnections = limits.maxConnections;
+    let lastDropLog = 0;
+    server.on('drop', () => {
+      const now = Date.now();
+      if (now - lastDropLog < 10_000) return;
+      lastDropLog = now;
+      log.warn({ maxConnections: limits.maxConnections }, 'connection refused: too many open connections');
+    });
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -126,4 +158,23 @@ export function createHttpServer(options: HttpServerOptions): WardenHttpServer {
       return closing;
     },
   };
+}
+
+/** Node's server options for the limits; its connection sweep runs often enough for short timeouts. */
+function serverOptions(limits: HttpLimits): ServerOptions {
+  const options: ServerOptions = {};
+  if (limits.keepAliveTimeoutMs !== undefined) options.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  if (limits.headersTimeoutMs !== undefined) options.headersTimeout = limits.headersTimeoutMs;
+  if (limits.requestTimeoutMs !== undefined) options.requestTimeout = limits.requestTimeoutMs;
+  // Headers and request timeouts are enforced by a sweep every connectionsCheckingInterval (30 s by
+  // default), so a 10 s timeout could take 40 s: sweep at a quarter of the shortest, at most every 1 s.
+  const shortest = Math.min(limits.headersTimeoutMs ?? Infinity, limits.requestTimeoutMs ?? Infinity);
+  if (Number.isFinite(shortest)) options.connectionsCheckingInterval = Math.max(10, Math.min(1_000, Math.floor(shortest / 4)));
+  return options;
+}
+
+function clientErrorStatus(code: string | undefined): string {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return '408 Request Timeout';
+  if (code === 'HPE_HEADER_OVERFLOW') return '431 Request Header Fields Too Large';
+  return '400 Bad Request';
 }
