@@ -4,6 +4,7 @@ import type { JobService } from '../src/jobs/jobService.js';
 import type { JobEvent } from '../src/redis/jobEvent.js';
 import type { AuthedContext } from './context.js';
 import { jobEventsInput, jobRefInput, listJobsInput, submitJobInput } from './jobs.schemas.js';
+import { toTRPCError, wardenErrorOf } from './errorMapping.js';
 import { authedProcedure, router } from './trpc.js';
 
 /** The job service, or SERVICE_UNAVAILABLE when this server runs without the job runtime. */
@@ -13,9 +14,17 @@ export function jobsOf(ctx: AuthedContext): JobService {
   return jobs;
 }
 
-/** Each event with its seq as the SSE id, which the client sends back as `lastEventId` on reconnect. */
+/**
+ * Each event with its seq as the SSE id, which the client sends back as `lastEventId` on reconnect. A
+ * WardenError thrown mid-stream keeps its code (the procedure's error mapping has run by then).
+ */
 async function* trackedBySeq(stream: AsyncIterable<JobEvent>) {
-  for await (const event of stream) yield tracked(String(event.seq), event);
+  try {
+    for await (const event of stream) yield tracked(String(event.seq), event);
+  } catch (error) {
+    const warden = wardenErrorOf(error);
+    throw warden ? toTRPCError(warden) : error;
+  }
 }
 
 /** SPEC §2–§3 over tRPC: thin calls into the JobService, which every process can serve. */

@@ -25,6 +25,20 @@ export function unreachableService(error: unknown): 'redis' | 'postgres' | null 
   return null;
 }
 
+/**
+ * A hot read that PostgreSQL's answer can do without (a queue position, the latest message): while
+ * Redis is unreachable it yields `fallback`, so reads PostgreSQL can answer keep answering. Any other
+ * error is thrown.
+ */
+export async function unlessRedisDown<T>(read: Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await read;
+  } catch (error) {
+    if (unreachableService(error) === 'redis') return fallback;
+    throw error;
+  }
+}
+
 /** The UNAVAILABLE error for an error that says a dependency is unreachable, else undefined. */
 export function unavailableErrorOf(error: unknown): WardenError<'UNAVAILABLE'> | undefined {
   const service = unreachableService(error);

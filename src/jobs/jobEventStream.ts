@@ -2,6 +2,7 @@ import { isTerminal } from '../../actors/jobTransitions.js';
 import type { JobsRepository } from '../db/jobsRepository.js';
 import type { JobEvent } from '../redis/jobEvent.js';
 import type { JobEventFeed } from '../redis/jobEventFeed.js';
+import { unreachableService } from '../unavailable.js';
 import { transitionToEvent } from './jobViews.js';
 
 /** How often a stream reads the log while the live feed is down, and as a safety net while it is up. */
@@ -38,9 +39,27 @@ export async function* streamJobEvents(
     return async () => {};
   });
   const onAbort = () => notify?.();
+  /** The log after `seq`; while PostgreSQL is unreachable it waits and tries again, as long as the subscriber stays. */
+  const logAfter = async (seq: number) => {
+    for (;;) {
+      try {
+        return (await deps.jobs.getTransitions(jobId, seq)).map(transitionToEvent);
+      } catch (error) {
+        if (unreachableService(error) !== 'postgres' || signal?.aborted) throw error;
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          notify = resolve;
+          timer = setTimeout(resolve, LOG_POLL_MS.feedDown);
+        });
+        clearTimeout(timer);
+        notify = null;
+        if (signal?.aborted) return [];
+      }
+    }
+  };
   signal?.addEventListener('abort', onAbort);
   try {
-    const log = (await deps.jobs.getTransitions(jobId, afterSeq ?? 0)).map(transitionToEvent);
+    const log = await logAfter(afterSeq ?? 0);
     let last = afterSeq ?? 0;
     for (const event of afterSeq === null ? log.slice(-1) : log) {
       yield event;
@@ -52,10 +71,10 @@ export async function* streamJobEvents(
         if (event.seq <= last) continue;
         if (event.seq > last + 1) {
           // Published out of our sight (a catch-up after a crash): read the missing ones from the log.
-          const missing = (await deps.jobs.getTransitions(jobId, last)).filter((row) => row.seq < event.seq);
-          for (const row of missing) {
-            yield transitionToEvent(row);
-            last = row.seq;
+          for (const missing of await logAfter(last)) {
+            if (missing.seq >= event.seq) break;
+            yield missing;
+            last = missing.seq;
           }
         }
         yield event;
@@ -72,8 +91,7 @@ export async function* streamJobEvents(
       clearTimeout(timer);
       notify = null;
       if (!polled) continue;
-      for (const row of await deps.jobs.getTransitions(jobId, last)) {
-        const event = transitionToEvent(row);
+      for (const event of await logAfter(last)) {
         yield event;
         last = event.seq;
         if (isTerminal(event.status)) return;

@@ -9,6 +9,7 @@ import { MAX_GOAL_LENGTH, type JobsRepository } from '../db/jobsRepository.js';
 import type { ProjectsRepository } from '../db/projectsRepository.js';
 import { estimateWait, queueRetryAfterMinutes, type WaitEstimate } from '../domain/waitEstimate.js';
 import { hardIterationCap, resolveTier } from '../domain/tiers.js';
+import { unlessRedisDown } from '../unavailable.js';
 import { WardenError, notFound } from '../errors.js';
 import type { HotStores } from '../redis/hotStores.js';
 import type { JobEvent } from '../redis/jobEvent.js';
@@ -213,8 +214,8 @@ export function createJobService(deps: JobServiceDeps): JobService {
     async get(owner, jobId) {
       const row = await owned(owner, jobId);
       const [hot, position] = await Promise.all([
-        stores.transitions.get(jobId),
-        isTerminal(row.status) || row.status === 'scheduled' ? null : stores.queue.position(jobId),
+        unlessRedisDown(stores.transitions.get(jobId), null),
+        isTerminal(row.status) || row.status === 'scheduled' ? null : unlessRedisDown(stores.queue.position(jobId), null),
       ]);
       const summary = toJobSummary(row);
       const message = hot && hot.seq === row.seq ? hot.message : (row.error ?? summary.stageLabel);
