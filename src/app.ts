@@ -24,7 +24,6 @@ import { openRedisConnections, type RedisConnections } from './redis/redisConnec
 import type { HotStores } from './redis/hotStores.js';
 import { createMemoryStores } from './redis/memory/createMemoryStores.js';
 import { createJobRuntime, type FinishedJob, type JobRuntime } from './jobs/createJobRuntime.js';
-import { connectJobCoordination, createMemoryJobCoordination, createRedisJobCoordination } from './jobs/jobCoordination.js';
 import type { StepHandlers } from './jobs/stepHandlers.js';
 import { createAppInspector } from './inspector/appInspector.js';
 import { createRiskRuntime } from './risk/riskRuntime.js';
@@ -116,7 +115,14 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
     const stores =
       options.stores ??
       (redis
-        ? createRedisStores({ redis: redis.commands, subscriber: redis.subscriber, keys: redis.keys, clock, onFeedError })
+        ? createRedisStores({
+            redis: redis.commands,
+            subscriber: redis.subscriber,
+            keys: redis.keys,
+            clock,
+            onFeedError,
+            onControlError: (err) => log.warn({ err }, 'control channel error'),
+          })
         : createMemoryStores({ clock, onFeedError }));
     if (!options.stores) steps.connections.push(() => stores.close());
 
@@ -142,7 +148,7 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
 
     // The actor inspector sees every job actor this process opens; rings and the live list are shared
     // over Redis so an admin sees every process.
-    const inspection = createAppInspector({ config, redis, sql, clock, log });
+    const inspection = createAppInspector({ redis, sql, clock, log });
     services.inspector = inspection.service;
     steps.connections.push(() => inspection.close());
 
@@ -170,17 +176,9 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
     services.chat = chat.service;
     steps.connections.push(() => chat.close());
 
-    // Job coordination (claims, fail requests, wake-ups) lives beside the hot stores: Redis when shared,
-    // in-process for the embedded single-process default.
-    const coordination = redis
-      ? createRedisJobCoordination({ redis: redis.commands, keys: redis.keys, clock, subscriber: redis.subscriber })
-      : config.redisUrl
-        ? connectJobCoordination({ url: config.redisUrl, keyPrefix: config.keyPrefix, clock })
-        : createMemoryJobCoordination({ stores, clock });
     const runtime = createJobRuntime({
       sql,
       stores,
-      coordination,
       config,
       clock,
       metrics,
@@ -200,7 +198,6 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
     services.jobs = runtime.service;
     steps.intake.push(() => runtime.stopTaking());
     steps.drain.push(() => runtime.stop());
-    steps.connections.push(() => coordination.close());
     steps.connections.push(closeRedis);
 
     const trpc = createTrpcHandler({

@@ -6,7 +6,6 @@ import { createSql, type Sql } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import { DEFAULT_TIERS, type TierName } from '../../src/domain/tiers.js';
 import { createJobRuntime, type JobRuntimeOptions } from '../../src/jobs/createJobRuntime.js';
-import { createRedisJobCoordination, type JobCoordination } from '../../src/jobs/jobCoordination.js';
 import { createRedis } from '../../src/redis/client.js';
 import { createRedisStores } from '../../src/redis/createRedisStores.js';
 import { deleteByPrefix } from '../../src/redis/deleteByPrefix.js';
@@ -33,16 +32,15 @@ export interface BenchOwner {
   projects: string[];
 }
 
-/** A fresh schema and key prefix on the real servers, with stores and coordination; close() removes both. */
+/** A fresh schema and key prefix on the real servers, with the hot stores; close() removes both. */
 export interface BenchEnv {
   sql: Sql;
   redis: Redis;
   keys: Keys;
   stores: HotStores;
-  coordination: JobCoordination;
   schema: string;
   prefix: string;
-  runtime(options: Partial<Omit<JobRuntimeOptions, 'sql' | 'stores' | 'coordination'>> & { workers?: number }): ReturnType<typeof createJobRuntime>;
+  runtime(options: Partial<Omit<JobRuntimeOptions, 'sql' | 'stores'>> & { workers?: number }): ReturnType<typeof createJobRuntime>;
   seedOwners(count: number, tier: TierName, projectsPerUser: number): Promise<BenchOwner[]>;
   close(): Promise<void>;
 }
@@ -57,18 +55,16 @@ export async function openBenchEnv(ctx: BenchContext, label: string, clock: Cloc
   const redis = createRedis(ctx.redisUrl);
   const keys = createKeys(prefix);
   const stores = createRedisStores({ redis, keys, clock, subscriberUrl: ctx.redisUrl });
-  const coordination = createRedisJobCoordination({ redis, keys, clock, subscriberUrl: ctx.redisUrl });
   const runtimes: ReturnType<typeof createJobRuntime>[] = [];
   return {
     sql,
     redis,
     keys,
     stores,
-    coordination,
     schema,
     prefix,
     runtime({ workers = 0, config, ...rest }) {
-      const runtime = createJobRuntime({ sql, stores, coordination, clock, config: { ...BENCH_RUNTIME_CONFIG, ...config, workers }, ...rest });
+      const runtime = createJobRuntime({ sql, stores, clock, config: { ...BENCH_RUNTIME_CONFIG, ...config, workers }, ...rest });
       runtimes.push(runtime);
       return runtime;
     },
@@ -89,7 +85,6 @@ export async function openBenchEnv(ctx: BenchContext, label: string, clock: Cloc
     },
     async close() {
       await Promise.all(runtimes.map((r) => r.stop()));
-      await coordination.close();
       await stores.close();
       await sql.end({ timeout: 5 });
       await deleteByPrefix(redis, prefix);

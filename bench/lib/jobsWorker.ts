@@ -10,7 +10,6 @@ import { systemClock } from '../../src/clock.js';
 import { createSql } from '../../src/db/client.js';
 import { BENCH_RUNTIME_CONFIG } from './benchEnv.js';
 import { createJobRuntime } from '../../src/jobs/createJobRuntime.js';
-import { createRedisJobCoordination } from '../../src/jobs/jobCoordination.js';
 import { createRedis } from '../../src/redis/client.js';
 import { createRedisStores } from '../../src/redis/createRedisStores.js';
 import { createKeys } from '../../src/redis/keys.js';
@@ -23,11 +22,9 @@ const sql = createSql(env.DATABASE_URL, { schema: env.DB_SCHEMA, max: 8 });
 const redis = createRedis(env.REDIS_URL);
 const keys = createKeys(env.KEY_PREFIX);
 const stores = createRedisStores({ redis, keys, clock: systemClock });
-const coordination = createRedisJobCoordination({ redis, keys, clock: systemClock });
 const runtime = createJobRuntime({
   sql,
   stores,
-  coordination,
   config: { ...BENCH_RUNTIME_CONFIG, workers: env.WORKERS },
   onError: (error, context) => process.stderr.write(`[${context.during}] ${String(error)}\n`),
 });
@@ -41,7 +38,6 @@ for await (const line of createInterface({ input: process.stdin })) {
 process.once('SIGTERM', () => {
   void (async () => {
     await runtime.stop();
-    await coordination.close();
     await stores.close();
     await sql.end({ timeout: 5 });
     await redis.quit();

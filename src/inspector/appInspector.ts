@@ -1,6 +1,5 @@
 import type { WardenApp } from '../app.js';
 import type { Clock } from '../clock.js';
-import type { WardenConfig } from '../config.js';
 import type { Sql } from '../db/client.js';
 import { createJobsRepository } from '../db/jobsRepository.js';
 import type { HttpRoute } from '../http/createHttpServer.js';
@@ -37,15 +36,15 @@ export interface AppInspector {
 }
 
 /**
- * Builds the inspector from what createApp has: with Redis hot stores it shares over Redis (its own
- * command and subscriber connections, the configured key prefix), with the in-process stand-in it
- * stays in process. Build it before the job runtime, whose actors take `inspector.inspect`.
+ * Builds the inspector from what createApp has: with Redis it shares over the process' connections
+ * (and key prefix), with the in-process stand-in it stays in process. Build it before the job
+ * runtime, whose actors take `inspector.inspect`.
  */
 export function createAppInspector(
-  deps: { config: WardenConfig; redis: Pick<RedisConnections, 'commands' | 'subscriber' | 'keys'> | null; sql: Sql; clock: Clock; log?: Logger },
+  deps: { redis: Pick<RedisConnections, 'commands' | 'subscriber' | 'keys'> | null; sql: Sql; clock: Clock; log?: Logger },
   options: AppInspectorOptions = {},
 ): AppInspector {
-  const { config, clock, log } = deps;
+  const { clock, log } = deps;
   const onError = (err: unknown) => log?.warn({ err }, 'inspection store error');
   const shared = {
     clock,
@@ -93,7 +92,7 @@ export function createAppInspector(
  */
 export async function attachInspector(app: WardenApp, options: AppInspectorOptions = {}): Promise<AppInspector> {
   const { services } = app;
-  const inspection = createAppInspector({ config: app.config, redis: app.redis, sql: app.sql, clock: services.clock, log: services.log }, options);
+  const inspection = createAppInspector({ redis: app.redis, sql: app.sql, clock: services.clock, log: services.log }, options);
   services.inspector = inspection.service;
   app.http.addRoute(inspection.route);
   app.onClose('connections', () => inspection.close());

@@ -14,7 +14,6 @@ import type { JobToRun } from '../db/jobRuntimeQueries.js';
 import { createDemoStepHandlers } from './demoStepHandlers.js';
 import { createGroupCommitter } from './groupCommitter.js';
 import { failJob } from './failJob.js';
-import type { JobCoordination } from './jobCoordination.js';
 import type { RunOutcome } from './jobRunner.js';
 import { createJobService, type JobService } from './jobService.js';
 import type { ActorInspector } from './jobSession.js';
@@ -52,7 +51,6 @@ export type RuntimeConfig = Pick<
 export interface JobRuntimeOptions {
   sql: Sql;
   stores: HotStores;
-  coordination: JobCoordination;
   config: RuntimeConfig;
   clock?: Clock;
   /** Default: the demo handlers (WARDEN_STEP_MS, WARDEN_CHECKS_FAIL_RATE). */
@@ -123,7 +121,7 @@ const clamp = (value: number, min: number, max: number) => Math.min(Math.max(val
  * it is up, stopTaking() in its intake phase and stop() in its drain phase, then closes the pools.
  */
 export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
-  const { sql, stores, coordination, config } = options;
+  const { sql, stores, config } = options;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const processId = options.processId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -159,7 +157,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
   const loader = createGroupCommitter<string, JobToRun | null>((ids) => queries.loadJobsToRun(ids), { maxBatch: 200 });
   const waker = createWaker({
     local: () => loop.wake(),
-    control: coordination.control,
+    control: stores.control,
     onError: (error) => onError(error, { during: 'wake' }),
   });
 
@@ -169,7 +167,6 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
       recorder,
       publisher,
       stores,
-      coordination,
       recordTokens: (userId, tokens) => addDailyTokens(sql, userId, clock.now(), tokens),
       stepHandlers: options.stepHandlers ?? createDemoStepHandlers({ stepMs: config.stepMs, checksFailRate: config.checksFailRate, random }),
       tiers: config.tiers,
@@ -179,7 +176,6 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     },
     stores,
     jobs,
-    coordination,
     tiers: config.tiers,
     workers: config.workers,
     processId,
@@ -192,14 +188,13 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     onError,
   });
 
-  const failDeps = { ...stored, jobs, stores, coordination };
+  const failDeps = { ...stored, jobs, stores };
   const service = createJobService({
     ...stored,
     jobs,
     projects: createProjectsRepository(sql),
     queries,
     stores,
-    coordination,
     publisher,
     queueCap: config.queueCap,
     workers: config.workers,
@@ -210,11 +205,11 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
   const rebuild = createHotStateRebuild({
     sql,
     stores,
-    claims: coordination.claims,
+    claims: stores.claims,
     tiers: config.tiers,
     clock,
     leaseMs,
-    singleProcess: coordination.kind === 'memory',
+    singleProcess: stores.kind === 'memory',
   });
   const checkHotState = async () => {
     const summary = await rebuild.check();
@@ -223,7 +218,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
       if (summary.queued > 0) waker.wake();
     }
   };
-  const recovery = createRecovery({ claims: coordination.claims, queries, tiers: config.tiers, clock, leaseMs, onRequeued: () => waker.wake() });
+  const recovery = createRecovery({ claims: stores.claims, queries, tiers: config.tiers, clock, leaseMs, onRequeued: () => waker.wake() });
   const scheduler = createScheduler({
     queries,
     stores,
@@ -255,7 +250,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     service,
     processId,
     async start() {
-      unsubscribe ??= await coordination.control.subscribe((message) => {
+      unsubscribe ??= await stores.control.subscribe((message) => {
         if (message.type === 'wake') loop.wake();
         else loop.requestFail(message.jobId, message.reason);
       });

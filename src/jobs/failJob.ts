@@ -6,14 +6,12 @@ import { WardenError, notFound } from '../errors.js';
 import type { HotStores } from '../redis/hotStores.js';
 import { rejectionToError } from '../../actors/sendJobEvent.js';
 import { applyToStoredJob, type StoredJobDeps } from './applyToStoredJob.js';
-import type { JobCoordination } from './jobCoordination.js';
 
 export const CANCEL_REASON = 'Cancelled by owner';
 
 export interface FailJobDeps extends StoredJobDeps {
   jobs: Pick<JobsRepository, 'getJob'>;
-  stores: Pick<HotStores, 'queue' | 'events'>;
-  coordination: JobCoordination;
+  stores: Pick<HotStores, 'queue' | 'events' | 'claims' | 'control'>;
 }
 
 export interface FailJobOptions {
@@ -45,17 +43,17 @@ export async function failJob(deps: FailJobDeps, jobId: string, reason: string, 
     // Neither queued nor claimed (its process died, or Redis lost the queue): nobody hosts it, so it is
     // failed here rather than left a request nobody reads. A host that appears meanwhile is refused by
     // the seq check when it records its next transition.
-    const unheld = !removed && row.status !== 'scheduled' && !row.awaitingConfirmation && (await deps.coordination.claims.get(jobId)) === null;
+    const unheld = !removed && row.status !== 'scheduled' && !row.awaitingConfirmation && (await deps.stores.claims.get(jobId)) === null;
     if (removed || unheld || row.status === 'scheduled' || row.awaitingConfirmation) {
       const events = row.status === 'scheduled' ? [{ type: 'RELEASE' as const }, { type: 'FAIL' as const, reason }] : [{ type: 'FAIL' as const, reason }];
       const result = await applyToStoredJob(deps, row, events);
       if (!result.ok && 'rejection' in result) throw rejectionToError(result.rejection, jobId);
       if (result.ok) {
-        await deps.coordination.claims.clearFailRequest(jobId);
+        await deps.stores.claims.clearFailRequest(jobId);
         return (await deps.jobs.getJob(null, jobId)) ?? row;
       }
       // Stale: someone moved it meanwhile. If it was taken out of the queue here, make sure it is runnable.
-      if (removed) await deps.coordination.claims.requeueOrphan(jobId, resolveTier(deps.tiers, row.tier).queueBoost);
+      if (removed) await deps.stores.claims.requeueOrphan(jobId, resolveTier(deps.tiers, row.tier).queueBoost);
     } else if (!options.wait || attempt >= attempts) {
       await requestFail(deps, jobId, reason);
       return row;
@@ -83,8 +81,8 @@ async function requestAndWait(deps: FailJobDeps, jobId: string, reason: string, 
 
 /** The durable request first, then the message: a host that misses the message finds the request. */
 async function requestFail(deps: FailJobDeps, jobId: string, reason: string): Promise<void> {
-  await deps.coordination.claims.requestFail(jobId, reason);
-  await deps.coordination.control.publish({ type: 'fail', jobId, reason });
+  await deps.stores.claims.requestFail(jobId, reason);
+  await deps.stores.control.publish({ type: 'fail', jobId, reason });
 }
 
 function terminalError(row: JobRow): WardenError {

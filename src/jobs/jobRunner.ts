@@ -7,7 +7,6 @@ import { resolveTier, tokenBudget, type TierTable } from '../domain/tiers.js';
 import { isWardenError } from '../errors.js';
 import type { ClaimRef } from '../redis/claimStore.js';
 import type { HotStores } from '../redis/hotStores.js';
-import type { JobCoordination } from './jobCoordination.js';
 import { openJobSession, type ActorInspector, type JobSession } from './jobSession.js';
 import { runStep } from './runStep.js';
 import type { StepHandlers } from './stepHandlers.js';
@@ -19,10 +18,9 @@ export interface JobRunnerDeps {
   loadJob: (jobId: string) => Promise<JobToRun | null>;
   recorder: TransitionRecorder;
   publisher: TransitionPublisher;
-  stores: Pick<HotStores, 'tokens' | 'estimator'>;
+  stores: Pick<HotStores, 'tokens' | 'estimator' | 'claims'>;
   /** Records a step's tokens in PostgreSQL (daily_usage), the record the hot counter is rebuilt from. */
   recordTokens?: (userId: string, tokens: number) => Promise<void>;
-  coordination: JobCoordination;
   stepHandlers: StepHandlers;
   tiers: TierTable;
   clock: Clock;
@@ -83,7 +81,7 @@ export function hostJob(
     const release = async (requeue: boolean) => {
       await published;
       holding = false;
-      return deps.coordination.claims.release(claim, { requeue });
+      return deps.stores.claims.release(claim, { requeue });
     };
     const loaded = await deps.loadJob(claim.jobId);
     if (!loaded) {
@@ -135,7 +133,7 @@ export function hostJob(
         published = result.published;
         if (!result.applied) {
           // Someone else moved the job. Still ours (the same claim)? Then carry on from what is stored.
-          const info = await deps.coordination.claims.get(claim.jobId);
+          const info = await deps.stores.claims.get(claim.jobId);
           if (info?.token !== claim.token) return 'lost';
           const reloaded = await deps.loadJob(claim.jobId);
           if (!reloaded) {
@@ -143,12 +141,12 @@ export function hostJob(
             return 'skipped';
           }
           row = reloaded.job;
-          failReason ??= await deps.coordination.claims.failRequest(claim.jobId);
+          failReason ??= await deps.stores.claims.failRequest(claim.jobId);
           session.stop();
           session = null;
           continue;
         }
-        if (event.type === 'FAIL') await deps.coordination.claims.clearFailRequest(claim.jobId);
+        if (event.type === 'FAIL') await deps.stores.claims.clearFailRequest(claim.jobId);
         if (event.type === 'START') row = { ...row, startedAt: new Date(deps.clock.now()).toISOString() };
       }
       const finished = session !== null && isTerminal(session.status());

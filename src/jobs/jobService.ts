@@ -15,7 +15,6 @@ import type { HotStores } from '../redis/hotStores.js';
 import type { JobEvent } from '../redis/jobEvent.js';
 import { applyToStoredJob, type StoredJobDeps } from './applyToStoredJob.js';
 import { CANCEL_REASON, failJob } from './failJob.js';
-import type { JobCoordination } from './jobCoordination.js';
 import { streamJobEvents } from './jobEventStream.js';
 import { toJobSummary, type JobDetails, type JobSummary } from './jobViews.js';
 import { NO_QUEUE_CAP, releaseTime } from './scheduler.js';
@@ -94,7 +93,6 @@ export interface JobServiceDeps extends StoredJobDeps {
   projects: Pick<ProjectsRepository, 'getProject'>;
   queries: Pick<JobRuntimeQueries, 'deleteJob' | 'currentIterations'>;
   stores: HotStores;
-  coordination: JobCoordination;
   publisher: TransitionPublisher;
   queueCap: number;
   /** Workers per process, for the wait estimate. */

@@ -3,15 +3,13 @@ import type { JobsRepository } from '../db/jobsRepository.js';
 import { resolveTier, type TierTable } from '../domain/tiers.js';
 import type { HotStores } from '../redis/hotStores.js';
 import type { QueueEntry } from '../redis/queueStore.js';
-import type { JobCoordination } from './jobCoordination.js';
 import { hostJob, type HostedJob, type JobRunnerDeps, type RunOutcome } from './jobRunner.js';
 import type { JobRef } from './jobSession.js';
 
 export interface WorkerLoopOptions {
   runner: JobRunnerDeps;
-  stores: Pick<HotStores, 'queue' | 'transitions'>;
+  stores: Pick<HotStores, 'queue' | 'transitions' | 'claims'>;
   jobs: Pick<JobsRepository, 'getJob'>;
-  coordination: JobCoordination;
   tiers: TierTable;
   /** Jobs run at once by this process (WARDEN_WORKERS); 0 takes none. */
   workers: number;
@@ -58,7 +56,7 @@ const MAX_CACHED_REFS = 10_000;
  * host each, heartbeat their claims, and sleep when there is nothing to take until woken or `pollMs`.
  */
 export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
-  const { stores, coordination, tiers } = options;
+  const { stores, tiers } = options;
   const hosted = new Map<string, HostedJob>();
   /** Candidates seen: who each job is, and the seq its hot copy had then (a lower bound: it only grows). */
   const refs = new Map<string, { ref: JobRef; publishedSeq: number | null }>();
@@ -180,7 +178,7 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
         batch.map(({ entry, ref }) => {
           const limits = resolveTier(tiers, ref.tier);
           const token = randomUUID();
-          return coordination.claims
+          return stores.claims
             .claim({
               jobId: ref.jobId,
               token,
@@ -231,7 +229,7 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
         if (!job.holding) return;
         try {
           // Renewed unless the runner let go meanwhile (then a false answer means nothing).
-          if (!(await coordination.claims.renew(job.claim, options.leaseMs)) && job.holding) {
+          if (!(await stores.claims.renew(job.claim, options.leaseMs)) && job.holding) {
             options.onError(new Error(`claim of job ${job.claim.jobId} was lost`), { jobId: job.claim.jobId, during: 'heartbeat' });
             job.lose();
           }

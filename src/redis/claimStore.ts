@@ -31,6 +31,12 @@ export type ClaimResult =
   | { claimed: true; score: number; failRequest: string | null }
   | { claimed: false; reason: 'gone' | 'user_full' | 'project_full' };
 
+/** A live holder of a user's or a project's slot: a job id and when its lease runs out (ms). */
+export interface SlotHolder {
+  holder: string;
+  expiresAt: number;
+}
+
 /** A live or expired claim as stored. */
 export interface ClaimInfo {
   holder: string;
@@ -67,6 +73,8 @@ export interface ClaimStore {
   requestFail(jobId: string, reason: string): Promise<void>;
   failRequest(jobId: string): Promise<string | null>;
   clearFailRequest(jobId: string): Promise<void>;
+  /** The live holders (job ids) of a user's or a project's concurrency slots (SPEC §3). */
+  slotHolders(kind: 'user' | 'project', id: string): Promise<SlotHolder[]>;
 }
 
 /** How long a fail request waits for the job to move before it is forgotten. */
@@ -164,6 +172,15 @@ export function createRedisClaimStore(redis: Redis, keys: Keys, clock: Clock): C
 
     async clearFailRequest(jobId) {
       await redis.del(keys.failRequest(jobId));
+    },
+
+    async slotHolders(kind, id) {
+      assertId('id', id);
+      const key = kind === 'user' ? keys.userSlots(id) : keys.projectSlots(id);
+      const flat = await redis.zrangebyscore(key, `(${clock.now()}`, '+inf', 'WITHSCORES');
+      const out: SlotHolder[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) out.push({ holder: flat[i] ?? '', expiresAt: Number(flat[i + 1]) });
+      return out;
     },
 
     async get(jobId) {

@@ -1,15 +1,17 @@
+import type { ClaimStore } from './claimStore.js';
+import type { ControlChannel } from './controlChannel.js';
 import type { EstimatorStore } from './estimatorStore.js';
 import type { JobEventFeed } from './jobEventFeed.js';
 import type { QueueStore } from './queueStore.js';
 import type { QuotaStore } from './quotaStore.js';
-import type { SlotStore } from './slotStore.js';
 import type { TokenStore } from './tokenStore.js';
 import type { TransitionStore } from './transitionStore.js';
 
 /**
  * Everything Warden keeps hot, behind one type with two implementations: Redis (createRedisStores, for
  * any number of processes) and the in-process stand-in (createMemoryStores, the embedded single-process
- * default). Both pass the same contract tests (test/contract/*.contract.test.ts).
+ * default). Both pass the same contract tests (test/contract/*.contract.test.ts). All of it is a copy:
+ * PostgreSQL is the record, and src/jobs/hotStateRebuild.ts rebuilds what matters from it.
  */
 export interface HotStores {
   readonly kind: 'redis' | 'memory';
@@ -18,7 +20,10 @@ export interface HotStores {
   readonly quotas: QuotaStore;
   readonly tokens: TokenStore;
   readonly queue: QueueStore;
-  readonly slots: SlotStore;
+  /** Jobs held by workers, with their user and project slots, as leases (SPEC §3). */
+  readonly claims: ClaimStore;
+  /** Messages between processes: fail requests (cancel, max age) and wake-ups. */
+  readonly control: ControlChannel;
   readonly estimator: EstimatorStore;
   /**
    * The id of the last rebuild of this hot state from PostgreSQL. Missing (or not the id a process saw)

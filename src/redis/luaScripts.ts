@@ -14,8 +14,6 @@ const SCRIPT_FILES = {
   refundJob: 1,
   addTokens: 1,
   enqueueJob: 2,
-  acquireSlots: 2,
-  heartbeatSlots: 2,
   recordDuration: 1,
   claimJob: 6,
   renewClaim: 5,

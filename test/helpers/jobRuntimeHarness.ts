@@ -6,7 +6,6 @@ import { createProjectsRepository } from '../../src/db/projectsRepository.js';
 import { createUsersRepository } from '../../src/db/usersRepository.js';
 import { DEFAULT_TIERS } from '../../src/domain/tiers.js';
 import { createJobRuntime, type JobRuntime, type JobRuntimeOptions, type RuntimeConfig } from '../../src/jobs/createJobRuntime.js';
-import { createRedisJobCoordination, type JobCoordination } from '../../src/jobs/jobCoordination.js';
 import type { StepHandler, StepHandlers } from '../../src/jobs/stepHandlers.js';
 import { createRedisStores } from '../../src/redis/createRedisStores.js';
 import type { HotStores } from '../../src/redis/hotStores.js';
@@ -57,7 +56,6 @@ export interface TestRuntime {
   /** Resolves once this runtime hosts no job (checked as each hosted job ends). */
   idle(): Promise<void>;
   stores: HotStores;
-  coordination: JobCoordination;
   close(): Promise<void>;
 }
 
@@ -71,15 +69,19 @@ export async function startTestRuntime(options: {
   stepHandlers?: StepHandlers;
   extra?: Partial<JobRuntimeOptions>;
   start?: boolean;
+  /**
+   * Take the hot state as it is (default): tests give runtimes fresh key prefixes on a schema other
+   * tests share, which a runtime would otherwise read as "Redis lost its data" and rebuild from
+   * everyone's jobs. False: leave the epoch alone, so the runtime rebuilds as a real one would.
+   */
+  adoptHotState?: boolean;
 }): Promise<TestRuntime> {
   const clock = options.clock ?? systemClock;
   const stores = createRedisStores({ redis: options.redis, keys: options.keys, clock });
-  const coordination = createRedisJobCoordination({ redis: options.redis, keys: options.keys, clock });
   const idleWaiters = new Set<() => void>();
   const runtime: JobRuntime = createJobRuntime({
     sql: options.sql,
     stores,
-    coordination,
     clock,
     config: { ...TEST_RUNTIME_CONFIG, ...options.config },
     stepHandlers: options.stepHandlers ?? goalDrivenHandlers(),
@@ -91,6 +93,7 @@ export async function startTestRuntime(options: {
       if (runtime.hostedCount() === 0) for (const resolve of [...idleWaiters]) resolve();
     },
   });
+  if (options.adoptHotState !== false && (await stores.epoch.read()) === null) await stores.epoch.write(`test-${randomUUID()}`);
   if (options.start !== false) await runtime.start();
   return {
     runtime,
@@ -104,10 +107,8 @@ export async function startTestRuntime(options: {
         idleWaiters.add(done);
       }),
     stores,
-    coordination,
     async close() {
       await runtime.stop();
-      await coordination.close();
       await stores.close();
     },
   };

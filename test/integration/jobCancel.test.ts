@@ -43,9 +43,9 @@ describe('cancel and confirm', () => {
     const cancelled = await other.runtime.service.cancel(owner, jobId);
     expect(cancelled).toMatchObject({ status: 'failed', error: 'Cancelled by owner' });
     await host.idle();
-    expect(await host.stores.slots.holders('user', owner.id)).toEqual([]);
-    expect(await host.coordination.claims.get(jobId)).toBeNull();
-    expect(await host.coordination.claims.failRequest(jobId)).toBeNull();
+    expect(await host.stores.claims.slotHolders('user', owner.id)).toEqual([]);
+    expect(await host.stores.claims.get(jobId)).toBeNull();
+    expect(await host.stores.claims.failRequest(jobId)).toBeNull();
     const stored = await jobs.getTransitions(jobId);
     expect(stored.map((t) => [t.seq, t.toStatus])).toEqual([[1, 'queued'], [2, 'starting'], [3, 'scaffold'], [4, 'failed']]);
     expect(stored.at(-1)?.message).toBe('Cancelled by owner');

@@ -40,7 +40,7 @@ describe('recovery', () => {
       stepHandlers: frozenHandlers,
       extra: { onRunOutcome: (_, outcome) => outcomes.push(outcome), onError: () => {} },
     });
-    const frozenClaims = frozen.coordination.claims;
+    const frozenClaims = frozen.stores.claims;
     Object.assign(frozenClaims, { renew: () => Promise.resolve(true) });
     const log = createJobEventLog();
     const unsubscribe = await frozen.stores.events.subscribeAll(log.listener);
@@ -57,7 +57,7 @@ describe('recovery', () => {
     const stored = await jobs.getTransitions(jobId);
     expect(stored.map((t) => [t.seq, t.toStatus])).toEqual(ALL_STATUSES.map((s, i) => [i + 1, s]));
     expect((log.byJob.get(jobId) ?? []).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(await successor.stores.slots.holders('user', owner.id)).toEqual([]);
+    expect(await successor.stores.claims.slotHolders('user', owner.id)).toEqual([]);
     await unsubscribe();
     await Promise.all([frozen.close(), successor.close()]);
   });

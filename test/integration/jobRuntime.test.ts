@@ -75,8 +75,8 @@ function concurrencyTracker(refOf: (jobId: string) => { ownerId: string; project
 
 async function expectCleanHotState(t: TestRuntime, owners: { id: string }[], projects: { id: string }[]): Promise<void> {
   expect(await t.stores.queue.length()).toBe(0);
-  for (const owner of owners) expect(await t.stores.slots.holders('user', owner.id)).toEqual([]);
-  for (const project of projects) expect(await t.stores.slots.holders('project', project.id)).toEqual([]);
+  for (const owner of owners) expect(await t.stores.claims.slotHolders('user', owner.id)).toEqual([]);
+  for (const project of projects) expect(await t.stores.claims.slotHolders('project', project.id)).toEqual([]);
 }
 
 describe('job runtime', () => {
@@ -184,7 +184,7 @@ describe('job runtime', () => {
     expect(a.runtime.hostedCount()).toBe(0);
     for (const { jobId } of paused) {
       expect(await jobs.getJob(null, jobId)).toMatchObject({ status: 'checks', awaitingConfirmation: true, iteration: 3 });
-      expect(await a.coordination.claims.get(jobId)).toBeNull();
+      expect(await a.stores.claims.get(jobId)).toBeNull();
     }
     expect(await jobs.getJob(null, daily[5]?.jobId ?? '')).toMatchObject({ status: 'scheduled' });
     expect(await a.stores.queue.length()).toBe(0);
@@ -219,8 +219,8 @@ describe('job runtime', () => {
     // The scaffold step finished within the grace period and its transition was kept.
     expect(await jobs.getJob(null, jobId)).toMatchObject({ status: 'code', seq: 4 });
     expect(await a.stores.queue.position(jobId)).toBe(1);
-    expect(await a.coordination.claims.get(jobId)).toBeNull();
-    expect(await a.stores.slots.holders('user', owner.id)).toEqual([]);
+    expect(await a.stores.claims.get(jobId)).toBeNull();
+    expect(await a.stores.claims.slotHolders('user', owner.id)).toEqual([]);
 
     await b.runtime.start();
     await log.waitFor((e) => e.jobId === jobId && e.status === 'ready');
@@ -245,7 +245,7 @@ describe('job runtime', () => {
     expect(await jobs.getJob(null, first.jobId)).toMatchObject({ status: 'scaffold', seq: 3 });
     // Back under its old score: still ahead of the job queued after it.
     expect((await a.stores.queue.peek(10)).map((e) => e.jobId)).toEqual([first.jobId, second.jobId]);
-    expect(await a.stores.slots.holders('project', seeded.projects[0]?.id ?? '')).toEqual([]);
+    expect(await a.stores.claims.slotHolders('project', seeded.projects[0]?.id ?? '')).toEqual([]);
     // Handed back, it is a queued job again for every process: cancelling it takes it out of the queue.
     const other = await startTestRuntime({ redis: redis.redis, keys, sql: db.sql, config: { workers: 0 } });
     expect(await other.runtime.service.cancel(owner, first.jobId)).toMatchObject({ status: 'failed', seq: 4 });

@@ -4,7 +4,6 @@ import { systemClock } from '../../src/clock.js';
 import { createJobsRepository } from '../../src/db/jobsRepository.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createJobRuntime } from '../../src/jobs/createJobRuntime.js';
-import { createMemoryJobCoordination } from '../../src/jobs/jobCoordination.js';
 import type { JobOwner } from '../../src/jobs/jobService.js';
 import { createMemoryStores } from '../../src/redis/memory/createMemoryStores.js';
 import { createJobEventLog } from '../helpers/jobEventLog.js';
@@ -21,8 +20,7 @@ describe('job runtime on the in-process stand-in (embedded default)', () => {
     const [partner, bootstrapper] = seeded.users as [JobOwner, JobOwner];
     const projectOf = (owner: JobOwner, n: number) => seeded.projects.filter((p) => p.ownerId === owner.id)[n % 2]?.id ?? '';
     const stores = createMemoryStores({ clock: systemClock });
-    const coordination = createMemoryJobCoordination({ stores, clock: systemClock });
-    const runtime = createJobRuntime({ sql: db.sql, stores, coordination, config: { ...TEST_RUNTIME_CONFIG, workers: 4 }, stepHandlers: goalDrivenHandlers(), pollMs: 200 });
+    const runtime = createJobRuntime({ sql: db.sql, stores, config: { ...TEST_RUNTIME_CONFIG, workers: 4 }, stepHandlers: goalDrivenHandlers(), pollMs: 200 });
     const confirms: Promise<unknown>[] = [];
     const log = createJobEventLog((event) => {
       if (event.status === 'checks' && event.previousStatus === 'checks') confirms.push(runtime.service.confirm(partner, event.jobId));
@@ -51,7 +49,6 @@ describe('job runtime on the in-process stand-in (embedded default)', () => {
     await runtime.stop();
     expect(runtime.hostedCount()).toBe(0);
     expect(await stores.queue.length()).toBe(0);
-    await coordination.close();
     await stores.close();
   });
 });

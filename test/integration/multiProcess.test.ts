@@ -88,8 +88,8 @@ describe('three processes, one killed', () => {
       expect((log.byJob.get(jobId) ?? []).map((e) => e.seq), jobId).toEqual(seqs);
     }
     // Every slot the dead process held was taken over with its job and freed at the end.
-    for (const user of seeded.users) expect(await parent.stores.slots.holders('user', user.id)).toEqual([]);
-    for (const project of seeded.projects) expect(await parent.stores.slots.holders('project', project.id)).toEqual([]);
+    for (const user of seeded.users) expect(await parent.stores.claims.slotHolders('user', user.id)).toEqual([]);
+    for (const project of seeded.projects) expect(await parent.stores.claims.slotHolders('project', project.id)).toEqual([]);
     expect(await redis.redis.hlen(redis.keys.claimInfo())).toBe(0);
 
     for (const child of survivors) child.process.kill('SIGTERM');

@@ -1,11 +1,12 @@
 import type { Clock } from '../../clock.js';
 import type { HotStores } from '../hotStores.js';
 import type { FeedErrorHandler } from '../jobEventFeed.js';
+import { createMemoryClaimStore } from './memoryClaimStore.js';
+import { createMemoryControlChannel } from './memoryControlChannel.js';
 import { createMemoryEstimatorStore } from './memoryEstimatorStore.js';
 import { createMemoryJobEventFeed } from './memoryJobEventFeed.js';
 import { createMemoryQueueStore } from './memoryQueueStore.js';
 import { createMemoryQuotaStore } from './memoryQuotaStore.js';
-import { createMemorySlotStore } from './memorySlotStore.js';
 import { createMemoryTokenStore } from './memoryTokenStore.js';
 import { createMemoryTransitionStore } from './memoryTransitionStore.js';
 
@@ -21,6 +22,8 @@ export function createMemoryStores(options: {
 }): HotStores {
   const { clock } = options;
   const events = createMemoryJobEventFeed(options.onFeedError ? { onError: options.onFeedError } : {});
+  const queue = createMemoryQueueStore();
+  const control = createMemoryControlChannel();
   let closed = false;
   let epoch: string | null = null;
   return {
@@ -33,8 +36,9 @@ export function createMemoryStores(options: {
     events,
     quotas: createMemoryQuotaStore(clock),
     tokens: createMemoryTokenStore(clock),
-    queue: createMemoryQueueStore(),
-    slots: createMemorySlotStore(clock),
+    queue,
+    claims: createMemoryClaimStore(queue, clock),
+    control,
     estimator: createMemoryEstimatorStore(),
     epoch: {
       read: () => Promise.resolve(epoch),
@@ -46,7 +50,7 @@ export function createMemoryStores(options: {
     ping: () => Promise.resolve(!closed),
     close: async () => {
       closed = true;
-      await events.close();
+      await Promise.all([events.close(), control.close()]);
     },
   };
 }

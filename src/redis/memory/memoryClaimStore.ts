@@ -1,15 +1,16 @@
 import type { Clock } from '../../clock.js';
 import { assertClaimRequest, type ClaimInfo, type ClaimStore } from '../claimStore.js';
 import type { QueueStore } from '../queueStore.js';
-import type { SlotStore } from '../slotStore.js';
+import { createMemorySlotStore } from './memorySlotStore.js';
 import { assertCount } from '../storeArgs.js';
 
 /**
- * The stand-in's ClaimStore, built on the stand-in's queue and slots. One process owns them all, so a
+ * The stand-in's ClaimStore, built on the stand-in's queue and its own slots. One process owns them all, so a
  * claim is "take the job out of the queue, then acquire its slots, else put it back under its score":
  * the queue's remove() decides between two workers racing for one job.
  */
-export function createMemoryClaimStore(queue: QueueStore, slots: SlotStore, clock: Clock): ClaimStore {
+export function createMemoryClaimStore(queue: QueueStore, clock: Clock): ClaimStore {
+  const slots = createMemorySlotStore(clock);
   const claims = new Map<string, ClaimInfo>();
   const failRequests = new Map<string, string>();
   const tokenHolds = (jobId: string, token: string): ClaimInfo | null => {
@@ -83,6 +84,8 @@ export function createMemoryClaimStore(queue: QueueStore, slots: SlotStore, cloc
       failRequests.delete(jobId);
       return Promise.resolve();
     },
+
+    slotHolders: (kind, id) => slots.holders(kind, id),
 
     get: (jobId) => {
       const info = claims.get(jobId);

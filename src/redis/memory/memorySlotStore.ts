@@ -1,7 +1,46 @@
 import type { Clock } from '../../clock.js';
-import { assertClaim, type SlotHolder, type SlotStore } from '../slotStore.js';
+import type { SlotHolder } from '../claimStore.js';
 import { assertCount, assertId } from '../storeArgs.js';
 import { atomically } from './atomically.js';
+
+/** Who holds a pair of slots: a job, for one user and one project. */
+export interface SlotClaim {
+  /** The job id. */
+  holder: string;
+  userId: string;
+  projectId: string;
+}
+
+export interface AcquireInput extends SlotClaim {
+  userLimit: number;
+  projectLimit: number;
+  leaseMs: number;
+}
+
+export type AcquireResult = { acquired: true } | { acquired: false; full: 'user' | 'project' };
+
+/**
+ * The stand-in's concurrency slots as leases (SPEC §3), under its ClaimStore; on Redis the same rules
+ * live inside the claim scripts (claimJob.lua, renewClaim.lua, releaseClaim.lua): a job runs only with both its user's and its project's slot,
+ * renews them by heartbeat, and a holder that stops renewing loses them once the lease has run out —
+ * no leaked slots. Lease expiry is compared with the injected clock, never the server's time.
+ */
+export interface SlotStore {
+  /** Both slots or neither. Acquiring again as the same holder renews the lease. */
+  acquire(input: AcquireInput): Promise<AcquireResult>;
+  /** Renews both leases while both are still held; false when the lease was lost (then neither is held). */
+  heartbeat(claim: SlotClaim & { leaseMs: number }): Promise<boolean>;
+  /** Frees both slots; true when the holder held any. */
+  release(claim: SlotClaim): Promise<boolean>;
+  /** The live holders of a user's or a project's slots. */
+  holders(kind: 'user' | 'project', id: string): Promise<SlotHolder[]>;
+}
+
+export function assertClaim(claim: SlotClaim): void {
+  assertId('holder', claim.holder);
+  assertId('userId', claim.userId);
+  assertId('projectId', claim.projectId);
+}
 
 /** The stand-in's SlotStore: holder → lease expiry per user and per project, the rules of acquireSlots.lua. */
 export function createMemorySlotStore(clock: Clock): SlotStore {
