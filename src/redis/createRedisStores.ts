@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
-import { createRedis, createSubscriber } from './client.js';
+import { createSubscriber } from './client.js';
 import { createRedisClaimStore } from './claimStore.js';
 import { createRedisControlChannel } from './controlChannel.js';
 import { createRedisEstimatorStore } from './estimatorStore.js';
 import type { HotStores } from './hotStores.js';
 import { createRedisJobEventFeed, type FeedErrorHandler } from './jobEventFeed.js';
-import { createKeys, type Keys } from './keys.js';
+import type { Keys } from './keys.js';
 import { createRedisQueueStore } from './queueStore.js';
 import { createRedisQuotaStore } from './quotaStore.js';
 import { createRedisTokenStore } from './tokenStore.js';
@@ -91,39 +91,6 @@ export function createRedisStores(options: RedisStoresOptions): HotStores {
       const subscriber = opened;
       opened = undefined;
       if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
-    },
-  };
-}
-
-/**
- * HotStores that own their connections (the server's case): a command connection and a subscriber,
- * both to `url`, both closed by close().
- */
-export function connectRedisStores(options: {
-  url: string;
-  keyPrefix: string;
-  clock: Clock;
-  terminalRetentionMs?: number;
-  onFeedError?: FeedErrorHandler;
-}): HotStores {
-  const redis = createRedis(options.url);
-  const stores = createRedisStores({
-    redis,
-    subscriberUrl: options.url,
-    keys: createKeys(options.keyPrefix),
-    clock: options.clock,
-    ...(options.terminalRetentionMs === undefined ? {} : { terminalRetentionMs: options.terminalRetentionMs }),
-    ...(options.onFeedError ? { onFeedError: options.onFeedError } : {}),
-  });
-  let closing: Promise<void> | undefined;
-  return {
-    ...stores,
-    close() {
-      closing ??= (async () => {
-        await stores.close();
-        await redis.quit().catch(() => redis.disconnect());
-      })();
-      return closing;
     },
   };
 }

@@ -42,7 +42,7 @@ export function assertClaim(claim: SlotClaim): void {
   assertId('projectId', claim.projectId);
 }
 
-/** The stand-in's SlotStore: holder → lease expiry per user and per project, the rules of acquireSlots.lua. */
+/** The stand-in's SlotStore: holder → lease expiry per user and per project, the rules of claimJob.lua. */
 export function createMemorySlotStore(clock: Clock): SlotStore {
   const users = new Map<string, Map<string, number>>();
   const projects = new Map<string, Map<string, number>>();
@@ -76,7 +76,7 @@ export function createMemorySlotStore(clock: Clock): SlotStore {
         const now = clock.now();
         const user = live(users, input.userId, now);
         const project = live(projects, input.projectId, now);
-        // The same order of checks as acquireSlots.lua: the user's slots first.
+        // The same order of checks as claimJob.lua: the user's slots first.
         let full: 'user' | 'project' | null = null;
         if (others(user, input.holder) >= input.userLimit) full = 'user';
         else if (others(project, input.holder) >= input.projectLimit) full = 'project';

@@ -1,9 +1,9 @@
 -- claimJob: a worker takes one queued job together with its user and project slots, or nothing. The
 -- job leaves the queue only when both slots are free, so a job whose slots are taken keeps its place
 -- without being taken and put back. The claim is a lease (the claims sorted set, scored by expiry) with
--- a fencing token: only the holder of the token may renew, release or hand back the claim. Slot rules
--- are those of acquireSlots.lua (the slot holder is the job id, so a job claimed again after a takeover
--- renews its own slots instead of counting twice).
+-- a fencing token: only the holder of the token may renew, release or hand back the claim. Slots:
+-- expired holders are dropped first, then both slots are taken or neither (the slot holder is the job
+-- id, so a job claimed again after a takeover renews its own slots instead of counting twice).
 --
 -- KEYS[1]  the queue (keys.queue())
 -- KEYS[2]  the claims (keys.claims())
