@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCalendarDate } from '../src/domain/calendarDate.js';
 import {
   MAX_RISK_ID_LENGTH,
   MAX_RISKS_PER_REGISTER,
@@ -51,7 +52,7 @@ export const createRegisterInput = z.strictObject({
   title: line(200),
   subject: line(200),
   reviewer: optionalLine(200),
-  reviewedOn: z.iso.date().nullable().optional(),
+  reviewedOn: z.iso.date().refine(isCalendarDate, 'not a date PostgreSQL can store (years 0001–9999)').nullable().optional(),
   assessment: optionalLine(5000),
   risks: z
     .array(riskInput)

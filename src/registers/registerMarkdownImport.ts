@@ -2,6 +2,7 @@ import { levelFromName, MAX_RISKS_PER_REGISTER, RISK_LEVELS, type RegisterRisk, 
 import type { StatedSummary } from '../domain/riskRegisterStated.js';
 import { readBlocks, type Block } from './markdownBlocks.js';
 import { readRiskTable, type ImportProblem } from './registerRiskTable.js';
+import { isCalendarDate } from '../domain/calendarDate.js';
 
 export type { ImportProblem } from './registerRiskTable.js';
 
@@ -52,7 +53,7 @@ export function parseRegisterMarkdown(markdown: string): ParseResult {
     if (h2 === '' && labelled) {
       const value = labelled.value;
       if (/^date$/i.test(labelled.label)) {
-        if (/^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`))) header.reviewedOn = value;
+        if (isCalendarDate(value)) header.reviewedOn = value;
         else problems.push({ line: block.line, message: `Date "${value}" is not a date written YYYY-MM-DD` });
       } else if (/^reviewer$/i.test(labelled.label)) header.reviewer = value.slice(0, MAX_TEXT);
       else if (/^title$/i.test(labelled.label)) explicitTitle = value;
