@@ -9,7 +9,7 @@ import { secretKey, signToken } from '../../src/auth/tokens.js';
 import { createWardenClient, type WardenClient } from '../../src/client.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { follow } from '../helpers/followJobEvents.js';
+import { follow, type Followed } from '../helpers/followJobEvents.js';
 import { TEST_SECRET } from '../helpers/testApp.js';
 import { useTestDb } from '../helpers/testDb.js';
 import { useTestRedis } from '../helpers/testRedis.js';
@@ -75,8 +75,16 @@ async function health(): Promise<{ status: number; checks: Record<string, { ok: 
 }
 
 /** Calls every procedure a user leans on, every 500 ms, while `proxy` is cut for 10 s. */
-async function during(proxy: TcpProxy, client: WardenClient, projectId: string, jobId: string, submitted: string[]): Promise<{ outcomes: Outcome[]; healths: Awaited<ReturnType<typeof health>>[] }> {
+async function during(
+  proxy: TcpProxy,
+  client: WardenClient,
+  projectId: string,
+  jobId: string,
+  submitted: string[],
+  onCut: () => void = () => {},
+): Promise<{ outcomes: Outcome[]; healths: Awaited<ReturnType<typeof health>>[] }> {
   await proxy.cut();
+  onCut();
   const outcomes: Outcome[] = [];
   const healths: Awaited<ReturnType<typeof health>>[] = [];
   const until = Date.now() + 10_000;
@@ -119,7 +127,11 @@ describe('Redis and PostgreSQL each unreachable for 10 s', () => {
     const watched = submitted[0] ?? '';
     const stream = follow(client, { jobId: watched, lastEventId: '0' });
 
-    const redisDown = await during(redisProxy, client, projectId, watched, submitted);
+    // A subscription opened while Redis is down gets its events all the same (from the log), and ends.
+    let openedDuringOutage: Followed | null = null;
+    const redisDown = await during(redisProxy, client, projectId, watched, submitted, () => {
+      openedDuringOutage = follow(client, { jobId: submitted[1] ?? '', lastEventId: '0' });
+    });
     expectFastAndTyped(redisDown.outcomes);
     // What PostgreSQL alone can answer kept answering.
     for (const o of redisDown.outcomes.filter((x) => ['jobs.get', 'jobs.list', 'projects.get', 'projects.list', 'risks.dashboard'].includes(x.call))) {
@@ -134,9 +146,13 @@ describe('Redis and PostgreSQL each unreachable for 10 s', () => {
     expect(pgDown.healths.some((h) => h.status === 503 && h.checks.postgres?.ok === false)).toBe(true);
 
     // Afterwards: every accepted job finishes, the followed stream is gapless and ends.
-    await stream.ended;
-    const seqs = stream.events.map((e) => e.data.seq);
-    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    for (const followed of [stream, openedDuringOutage as Followed | null]) {
+      if (!followed) throw new Error('no stream');
+      await followed.ended;
+      const seqs = followed.events.map((e) => e.data.seq);
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+      expect(isTerminal(followed.events.at(-1)?.data.status ?? 'queued')).toBe(true);
+    }
     for (;;) {
       const jobs = await Promise.all(submitted.map((jobId) => client.jobs.get.query({ jobId })));
       if (jobs.every((job) => isTerminal(job.status))) break;
