@@ -39,9 +39,15 @@ export function createStreamLimiter(max: number): StreamLimiter {
  * The subscription's result, releasing `release` when the stream ends however it ends: exhausted,
  * failed, returned early by the adapter (client gone), or aborted before it was ever pulled. Not an
  * async generator: `return()` on a generator that has not started skips its `finally`, which would
- * leak the slot of a client that leaves at once.
+ * leak the slot of a client that leaves at once. An error the stream throws goes through `mapError`
+ * first: middlewares only see what the resolver throws, not what the stream throws later.
  */
-export function releasingStream(data: unknown, release: () => void, signal: AbortSignal | undefined): unknown {
+export function releasingStream(
+  data: unknown,
+  release: () => void,
+  signal: AbortSignal | undefined,
+  mapError: (err: unknown) => unknown = (err) => err,
+): unknown {
   signal?.addEventListener('abort', release, { once: true });
   const source: unknown = isObservable(data) ? observableToAsyncIterable(data, signal ?? new AbortController().signal) : data;
   if (!isAsyncIterable(source)) {
@@ -59,7 +65,7 @@ export function releasingStream(data: unknown, release: () => void, signal: Abor
             return step;
           } catch (err) {
             release();
-            throw err;
+            throw mapError(err);
           }
         },
         async return(value?: unknown) {

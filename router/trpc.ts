@@ -45,7 +45,7 @@ const t = initTRPC
       };
       return {
         ...shape,
-        message: unexpected ? GENERIC_INTERNAL_MESSAGE : issues ? 'Invalid input' : shape.message,
+        message: unexpected ? GENERIC_INTERNAL_MESSAGE : issues ? 'Invalid input' : closeQuote(shape.message, error.code),
         data: { ...data, ...extra },
       };
     },
@@ -56,6 +56,14 @@ const t = initTRPC
       client: { reconnectAfterInactivityMs: 30_000 },
     },
   });
+
+/**
+ * tRPC 11 words a 415 as `Unsupported content-type "text/plain` — without the closing quote. Mended
+ * here (the one place every error passes) rather than in tRPC; the check makes it a no-op once fixed there.
+ */
+function closeQuote(message: string, code: string): string {
+  return code === 'UNSUPPORTED_MEDIA_TYPE' && /^Unsupported content-type "[^"]*$/.test(message) ? `${message}"` : message;
+}
 
 export const router = t.router;
 export const mergeRouters = t.mergeRouters;
@@ -167,7 +175,13 @@ const authenticated = t.middleware(async ({ ctx, next, getRawInput, type, signal
     if (mapped !== result.error) throw mapped;
     return result;
   }
-  return release ? { ...result, data: releasingStream(result.data, release, signal) } : result;
+  if (!release) return result;
+  // A refusal thrown mid-stream (e.g. NOT_FOUND from a generator) gets its code too, not a 500.
+  const mapStreamError = (err: unknown) => {
+    const error = getTRPCErrorFromUnknown(err);
+    return wardenErrorOf(error) ? mapWardenError(ctx, error) : err;
+  };
+  return { ...result, data: releasingStream(result.data, release, signal, mapStreamError) };
 });
 
 /** Anyone: health-style procedures. */
