@@ -136,7 +136,8 @@ export const jobLifecycleMachine = setup({
       },
     },
     scheduled: {
-      on: { RELEASE: { target: 'queued', actions: enter('scheduled', 'queued') } },
+      // Cancelled while it waits for the next day: straight to failed (SPEC §2), never through queued.
+      on: { RELEASE: { target: 'queued', actions: enter('scheduled', 'queued') }, FAIL: failWithReason('scheduled') },
     },
     starting: {
       on: {

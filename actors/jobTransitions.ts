@@ -18,7 +18,7 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export const ALLOWED_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   queued: ['starting', 'scheduled', 'failed'],
-  scheduled: ['queued'],
+  scheduled: ['queued', 'failed'],
   starting: ['scaffold', 'failed'],
   scaffold: ['code', 'failed'],
   code: ['deps', 'failed'],

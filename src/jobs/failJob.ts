@@ -25,7 +25,7 @@ export interface FailJobOptions {
 
 /**
  * Fails a job with a reason from any process (cancel, max age). A job no worker holds — queued (taken out
- * of the queue first, atomically), scheduled (RELEASE then FAIL: the table has no scheduled → failed) or
+ * of the queue first, atomically), scheduled (straight to failed, SPEC §2) or
  * paused for confirmation — is failed here, directly. A job a worker holds gets a durable fail request
  * and a control message: its host aborts the step and fails it at the boundary. A finished job refuses
  * with INVALID_TRANSITION. Returns the job's row as last read.
@@ -45,8 +45,7 @@ export async function failJob(deps: FailJobDeps, jobId: string, reason: string, 
     // the seq check when it records its next transition.
     const unheld = !removed && row.status !== 'scheduled' && !row.awaitingConfirmation && (await deps.stores.claims.get(jobId)) === null;
     if (removed || unheld || row.status === 'scheduled' || row.awaitingConfirmation) {
-      const events = row.status === 'scheduled' ? [{ type: 'RELEASE' as const }, { type: 'FAIL' as const, reason }] : [{ type: 'FAIL' as const, reason }];
-      const result = await applyToStoredJob(deps, row, events);
+      const result = await applyToStoredJob(deps, row, [{ type: 'FAIL', reason }]);
       if (!result.ok && 'rejection' in result) throw rejectionToError(result.rejection, jobId);
       if (result.ok) {
         await deps.stores.claims.clearFailRequest(jobId);

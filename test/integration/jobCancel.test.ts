@@ -81,9 +81,9 @@ describe('cancel and confirm', () => {
     expect(await t.runtime.service.cancel(owner, queued?.jobId ?? '')).toMatchObject({ status: 'failed', error: 'Cancelled by owner', seq: 2 });
     expect(await t.stores.queue.position(queued?.jobId ?? '')).toBeNull();
     expect(await t.stores.queue.length()).toBe(4);
-    // scheduled → failed is not in the table: it is released, then failed.
-    expect(await t.runtime.service.cancel(owner, scheduled?.jobId ?? '')).toMatchObject({ status: 'failed', seq: 3, scheduledFor: null });
-    expect((await jobs.getTransitions(scheduled?.jobId ?? '')).map((tr) => tr.toStatus)).toEqual(['scheduled', 'queued', 'failed']);
+    // Straight to failed (SPEC §2), never through queued.
+    expect(await t.runtime.service.cancel(owner, scheduled?.jobId ?? '')).toMatchObject({ status: 'failed', seq: 2 });
+    expect((await jobs.getTransitions(scheduled?.jobId ?? '')).map((tr) => tr.toStatus)).toEqual(['scheduled', 'failed']);
     expect(await t.stores.queue.length()).toBe(4);
     await expectCode(t.runtime.service.cancel(owner, queued?.jobId ?? ''), 'INVALID_TRANSITION');
     await expectCode(t.runtime.service.confirm(owner, queued?.jobId ?? ''), 'NOT_AWAITING_CONFIRMATION');

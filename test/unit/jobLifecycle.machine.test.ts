@@ -28,6 +28,7 @@ const ROWS: { from: JobStatus; to: JobStatus; setup: JobEvent[]; event: JobEvent
   { from: 'queued', to: 'scheduled', setup: [], event: { type: 'SCHEDULE' } },
   { from: 'queued', to: 'failed', setup: [], event: { type: 'FAIL', reason: 'cancelled' } },
   { from: 'scheduled', to: 'queued', setup: [{ type: 'SCHEDULE' }], event: { type: 'RELEASE' } },
+  { from: 'scheduled', to: 'failed', setup: [{ type: 'SCHEDULE' }], event: { type: 'FAIL', reason: 'cancelled' } },
   { from: 'starting', to: 'scaffold', setup: TO_CHECKS.slice(0, 1), event: { type: 'BEGIN' } },
   { from: 'starting', to: 'failed', setup: TO_CHECKS.slice(0, 1), event: { type: 'STEP_FAILED', reason: 'no worker' } },
   { from: 'scaffold', to: 'code', setup: TO_CHECKS.slice(0, 2), event: { type: 'STEP_SUCCEEDED' } },
@@ -156,11 +157,11 @@ describe('jobLifecycle machine: refused events', () => {
     expect([...produced].sort()).toEqual([...ALLOWED_PAIRS].sort());
   });
 
-  it('FAIL in scheduled is refused: scheduled → failed is not in the table', () => {
+  it('a step outcome in scheduled is refused: the job is not running', () => {
     const { actor, records } = startJob();
     drive(actor, [{ type: 'SCHEDULE' }]);
-    const result = sendJobEvent(actor, { type: 'FAIL', reason: 'cancel' });
-    expect(result).toMatchObject({ accepted: false, rejection: { code: 'INVALID_TRANSITION', from: 'scheduled', event: 'FAIL' } });
+    const result = sendJobEvent(actor, { type: 'STEP_FAILED', reason: 'x' });
+    expect(result).toMatchObject({ accepted: false, rejection: { code: 'INVALID_TRANSITION', from: 'scheduled', event: 'STEP_FAILED' } });
     expect(records).toHaveLength(1);
   });
 
