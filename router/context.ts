@@ -31,7 +31,7 @@ export interface AppServices {
   stores: HotStores;
   /** The job runtime's service (createJobRuntime(...).service); absent until the runtime is plugged in. */
   jobs?: JobService;
-  /** The actor inspector's read side (src/inspector/appInspector.ts); absent when it is not attached. */
+  /** The actor inspector's read side (src/inspector/appInspector.ts); absent in contexts built without one. */
   inspector?: InspectorService;
   /** Risk signals, facts and scans (src/risk/riskRuntime.ts); absent when it is not attached. */
   risks?: RiskRuntime;

@@ -25,7 +25,7 @@ import type { HotStores } from './redis/hotStores.js';
 import { createMemoryStores } from './redis/memory/createMemoryStores.js';
 import { createJobRuntime, type FinishedJob, type JobRuntime } from './jobs/createJobRuntime.js';
 import type { StepHandlers } from './jobs/stepHandlers.js';
-import { createAppInspector } from './inspector/appInspector.js';
+import { createAppInspector, type AppInspector, type AppInspectorOptions } from './inspector/appInspector.js';
 import { createRiskRuntime } from './risk/riskRuntime.js';
 import { createRegisterService } from './registers/registerService.js';
 import { createChatRuntime } from './chat/createChat.js';
@@ -61,6 +61,8 @@ export interface AppOptions {
   stepHandlers?: StepHandlers;
   /** Called once per job that reaches ready or failed (after the risk signals are updated). */
   onJobFinished?: (job: FinishedJob) => void | Promise<void>;
+  /** The actor inspector's process name, flush interval and ring sizes (defaults in createInspector.ts). */
+  inspector?: AppInspectorOptions;
 }
 
 /** The running container: what createApp built, and how to start and stop it. */
@@ -74,6 +76,8 @@ export interface WardenApp {
   readonly router: AppRouter;
   readonly http: WardenHttpServer;
   readonly runtime: JobRuntime;
+  /** This process's actor inspector: its collector (flush, track) and read service. */
+  readonly inspection: AppInspector;
   /** Listens on the given (default: configured) address; port 0 picks a free one. */
   listen(port?: number, host?: string): Promise<{ host: string; port: number; url: string }>;
   /** Registers a shutdown step (the job runtime registers `intake` and `drain` steps). */
@@ -148,7 +152,7 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
 
     // The actor inspector sees every job actor this process opens; rings and the live list are shared
     // over Redis so an admin sees every process.
-    const inspection = createAppInspector({ redis, sql, clock, log });
+    const inspection = createAppInspector({ redis, sql, clock, log }, options.inspector);
     services.inspector = inspection.service;
     steps.connections.push(() => inspection.close());
 
@@ -239,6 +243,7 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       router: appRouter,
       http,
       runtime,
+      inspection,
       listen: (port = config.port, host = config.host) => http.listen(port, host),
       onClose(phase, step) {
         // PostgreSQL closes last: connection steps registered later run before it.

@@ -1,4 +1,3 @@
-import type { WardenApp } from '../app.js';
 import type { Clock } from '../clock.js';
 import type { Sql } from '../db/client.js';
 import { createJobsRepository } from '../db/jobsRepository.js';
@@ -84,18 +83,4 @@ export function createAppInspector(
       return closing;
     },
   };
-}
-
-/**
- * Attaches an inspector to a built app: `inspector.*` procedures answer, `/inspector/` is served, the
- * heartbeat runs, and the app's shutdown closes it (with the connections, after the runtime drained).
- */
-export async function attachInspector(app: WardenApp, options: AppInspectorOptions = {}): Promise<AppInspector> {
-  const { services } = app;
-  const inspection = createAppInspector({ redis: app.redis, sql: app.sql, clock: services.clock, log: services.log }, options);
-  services.inspector = inspection.service;
-  app.http.addRoute(inspection.route);
-  app.onClose('connections', () => inspection.close());
-  await inspection.start();
-  return inspection;
 }

@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../actors/jobLifecycle.machine.js';
-import { attachInspector } from '../../src/inspector/appInspector.js';
 import { createJobDriver, RETRY_THEN_READY, type DrivenJob } from '../helpers/jobDriver.js';
 import { startTestApp } from '../helpers/testApp.js';
 
@@ -18,8 +17,8 @@ import { startTestApp } from '../helpers/testApp.js';
 const CHROMIUM = '/usr/bin/chromium';
 const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
 
-const t = await startTestApp('inspector_browser');
-const inspection = await attachInspector(t.app, { processId: `warden-1:${process.pid}`, flushMs: 20 });
+const t = await startTestApp('inspector_browser', { inspector: { processId: `warden-1:${process.pid}`, flushMs: 20 } });
+const inspection = t.app.inspection;
 const clock = { now: () => Date.now() };
 const deps = { sql: t.app.sql, inspector: inspection.inspector, clock };
 const drivers = [

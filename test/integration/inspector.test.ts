@@ -6,7 +6,6 @@ import { createManualClock } from '../../src/clock.js';
 import { createJobsRepository } from '../../src/db/jobsRepository.js';
 import { migrate } from '../../src/db/migrate.js';
 import { isWardenError } from '../../src/errors.js';
-import { attachInspector } from '../../src/inspector/appInspector.js';
 import { createInspector, type Inspector } from '../../src/inspector/createInspector.js';
 import { inspectionRecordSchema, type InspectionBatch, type InspectionRecord, type LiveActorState } from '../../src/inspector/inspectionRecord.js';
 import { createRedisInspectionStore, type InspectionStore } from '../../src/inspector/inspectionStore.js';
@@ -267,8 +266,8 @@ describe('inspector over Redis: job actors of two processes', () => {
 });
 
 describe('inspector over HTTP (admin only) and in the terminal', async () => {
-  const t = await startTestApp('inspector_http');
-  const inspection = await attachInspector(t.app, { processId: 'http-proc', flushMs: 5 });
+  const t = await startTestApp('inspector_http', { inspector: { processId: 'http-proc', flushMs: 5 } });
+  const inspection = t.app.inspection;
   const clock = { now: () => Date.now() };
   const driver = await createJobDriver({ sql: t.app.sql, inspector: inspection.inspector, clock }, { ownerId: 'fay', tier: 'partner' });
   const adminToken = await t.tokenFor('root', { admin: true });
