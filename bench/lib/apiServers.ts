@@ -47,7 +47,8 @@ const payload = {
   jobsUsed: sample.used,
   jobsRemaining: sample.remaining,
   iterationsUsed: 0,
-  iterationsRemaining: 3,
+  iterationsRemaining: 9,
+  iterationsBeforeConfirmation: 3,
   dailyLimitResetsAt: new Date(sample.resetsAt).toISOString(),
 };
 const bare = createServer((_req, res) => {

@@ -169,7 +169,8 @@ export function hostJob(
     const budget = tokenBudget(resolveTier(deps.tiers, row.tier), override);
     if (budget !== -1) {
       const check = await deps.stores.tokens.check(row.ownerId, budget);
-      if (!check.allowed) return { type: 'STEP_FAILED', reason: TOKEN_LIMIT_MESSAGE(check.used, check.limit) };
+      // The code leads the reason, so a client reading the failed job knows why without parsing prose.
+      if (!check.allowed) return { type: 'STEP_FAILED', reason: `TOKEN_BUDGET: ${TOKEN_LIMIT_MESSAGE(check.used, check.limit)}` };
     }
     step = new AbortController();
     const outcome = await runStep(deps.stepHandlers[status], {

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { createJobActor, DEFAULT_SCHEDULE_MESSAGE, jobLifecycleMachine } from '../../actors/jobLifecycle.machine.js';
+import { createJobActor, DEFAULT_SCHEDULE_MESSAGE, ITERATION_CAP_MESSAGE, jobLifecycleMachine } from '../../actors/jobLifecycle.machine.js';
 import { persistJobSnapshot } from '../../actors/jobSnapshot.js';
-import { JOB_STATUSES, STAGE_LABELS, isTerminal } from '../../actors/jobTransitions.js';
+import { STAGE_LABELS, isTerminal } from '../../actors/jobTransitions.js';
 import { rejectionToError } from '../../actors/sendJobEvent.js';
 import type { JobRuntimeQueries } from '../db/jobRuntimeQueries.js';
-import { MAX_GOAL_LENGTH, type JobsRepository } from '../db/jobsRepository.js';
+import type { JobsRepository } from '../db/jobsRepository.js';
 import type { ProjectsRepository } from '../db/projectsRepository.js';
 import { estimateWait, queueRetryAfterMinutes, type WaitEstimate } from '../domain/waitEstimate.js';
 import { hardIterationCap, resolveTier } from '../domain/tiers.js';
 import { unlessRedisDown } from '../unavailable.js';
+import { listJobsFilter, submitJobInput } from './jobInputs.js';
 import { WardenError, notFound } from '../errors.js';
 import type { HotStores } from '../redis/hotStores.js';
 import type { JobEvent } from '../redis/jobEvent.js';
@@ -31,7 +32,10 @@ export interface UsageCounters {
   jobsUsed: number;
   jobsRemaining: number;
   iterationsUsed: number;
+  /** Iterations left before the hard cap (3 × depth − used), for the newest unfinished job. */
   iterationsRemaining: number;
+  /** Iterations left before the next pause for the owner's confirmation (or the cap, if that comes first). */
+  iterationsBeforeConfirmation: number;
   dailyLimitResetsAt: string;
 }
 
@@ -56,26 +60,15 @@ export interface ConfirmResult {
   position: number | null;
 }
 
-export const submitInputSchema = z.strictObject({
-  projectId: z.string().min(1).max(200),
-  goal: z.string().trim().min(1).max(MAX_GOAL_LENGTH),
-});
-
-export const listInputSchema = z.strictObject({
-  projectId: z.string().min(1).max(200).optional(),
-  status: z.enum(JOB_STATUSES).optional(),
-  limit: z.number().int().min(1).max(100).optional(),
-  cursor: z.string().min(1).max(512).nullish(),
-});
 
 /**
  * The job API (issue 3 item 1), callable from any process: submit (SPEC §3 admission), get, list,
  * confirm, cancel, events. Another owner's job or project answers NOT_FOUND, exactly as a missing one.
  */
 export interface JobService {
-  submit(owner: JobOwner, input: z.input<typeof submitInputSchema>): Promise<SubmitResult>;
+  submit(owner: JobOwner, input: z.input<typeof submitJobInput>): Promise<SubmitResult>;
   get(owner: JobOwner, jobId: string): Promise<JobDetails>;
-  list(owner: JobOwner, options?: z.input<typeof listInputSchema>): Promise<{ items: JobSummary[]; nextCursor: string | null }>;
+  list(owner: JobOwner, options?: z.input<typeof listJobsFilter>): Promise<{ items: JobSummary[]; nextCursor: string | null }>;
   /** Resumes a job paused for confirmation; NOT_AWAITING_CONFIRMATION otherwise. */
   confirm(owner: JobOwner, jobId: string): Promise<ConfirmResult>;
   /** Fails the job "Cancelled by owner" wherever it is hosted; INVALID_TRANSITION when it has finished. */
@@ -119,15 +112,20 @@ export function createJobService(deps: JobServiceDeps): JobService {
   const iterationUsage = async (owner: JobOwner) => {
     const current = await deps.queries.currentIterations(owner.id);
     const depth = resolveTier(tiers, current?.tier ?? owner.tier).iterationDepth;
-    if (!current) return { used: 0, remaining: depth };
-    const nextStop = Math.min(depth * (current.confirmations + 1), hardIterationCap({ iterationDepth: depth }));
-    return { used: current.iteration, remaining: Math.max(0, nextStop - current.iteration) };
+    const cap = hardIterationCap({ iterationDepth: depth });
+    if (!current) return { used: 0, remaining: cap, beforeConfirmation: depth };
+    const nextStop = Math.min(depth * (current.confirmations + 1), cap);
+    return {
+      used: current.iteration,
+      remaining: Math.max(0, cap - current.iteration),
+      beforeConfirmation: Math.max(0, nextStop - current.iteration),
+    };
   };
 
   const counters = async (
     owner: JobOwner,
     daily: { used: number; remaining: number; resetsAt: number },
-    read: Promise<{ used: number; remaining: number }> = iterationUsage(owner),
+    read: Promise<{ used: number; remaining: number; beforeConfirmation: number }> = iterationUsage(owner),
   ): Promise<UsageCounters> => {
     const iterations = await read;
     return {
@@ -135,16 +133,25 @@ export function createJobService(deps: JobServiceDeps): JobService {
       jobsRemaining: daily.remaining,
       iterationsUsed: iterations.used,
       iterationsRemaining: iterations.remaining,
+      iterationsBeforeConfirmation: iterations.beforeConfirmation,
       dailyLimitResetsAt: new Date(daily.resetsAt).toISOString(),
     };
   };
 
   return {
     async submit(owner, input) {
-      const { projectId, goal } = submitInputSchema.parse(input);
+      const { projectId, goal, ifOverQuota } = submitJobInput.parse(input);
       if (!(await deps.projects.getProject(owner.id, projectId))) throw notFound('project', projectId);
       const limits = resolveTier(tiers, owner.tier);
       const admission = await stores.quotas.admit(owner.id, limits.dailyJobs);
+      if (!admission.admitted && ifOverQuota === 'refuse') {
+        // Nothing was counted (the admission refused) and nothing is stored.
+        throw new WardenError('DAILY_LIMIT', `Daily limit of ${limits.dailyJobs} jobs reached. Resets at midnight UTC.`, {
+          used: admission.used,
+          limit: limits.dailyJobs,
+          resetsAt: new Date(admission.resetsAt).toISOString(),
+        });
+      }
       const now = clock.now();
       const jobId = randomUUID();
       // The stored snapshot is the machine's own: a fresh actor, scheduled when over the quota.
@@ -221,7 +228,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
     },
 
     async list(owner, options = {}) {
-      const o = listInputSchema.parse(options);
+      const o = listJobsFilter.parse(options);
       const page = await jobs.listJobs({
         ownerId: owner.id,
         ...(o.projectId === undefined ? {} : { projectId: o.projectId }),
@@ -236,6 +243,10 @@ export function createJobService(deps: JobServiceDeps): JobService {
       let row = await owned(owner, jobId);
       for (let attempt = 0; attempt < 5; attempt++) {
         if (!row.awaitingConfirmation) {
+          const cap = hardIterationCap({ iterationDepth: resolveTier(tiers, row.tier).iterationDepth });
+          if (row.status === 'failed' && row.iteration >= cap) {
+            throw new WardenError('ITERATION_CAP', `${ITERATION_CAP_MESSAGE}: no confirmation can continue this job`, { jobId, iteration: row.iteration, cap });
+          }
           throw new WardenError('NOT_AWAITING_CONFIRMATION', `job is ${row.status}, not awaiting confirmation`, { jobId, status: row.status });
         }
         const result = await applyToStoredJob(deps, row, [{ type: 'CONFIRM', by: owner.id }]);

@@ -141,7 +141,7 @@ describe('jobs over the typed client', () => {
 
     await followed.until((f) => pauses(f).length === 1);
     expect(await carol.jobs.get.query({ jobId })).toMatchObject({ status: 'checks', awaitingConfirmation: true, iteration: 2, seq: 15, position: null });
-    expect(await carol.usage.get.query()).toMatchObject({ iterationsUsed: 2, iterationsRemaining: 0 });
+    expect(await carol.usage.get.query()).toMatchObject({ iterationsUsed: 2, iterationsRemaining: 4, iterationsBeforeConfirmation: 0 });
     expect(await carol.jobs.confirm.mutate({ jobId })).toMatchObject({ jobId, status: 'scaffold', iteration: 3 });
 
     await followed.until((f) => pauses(f).length === 2);

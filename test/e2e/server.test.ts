@@ -138,7 +138,7 @@ describe('usage.get', () => {
   it("reports the tier's daily quota and its reset at the next UTC midnight", async () => {
     const before = Date.now();
     const usage = await bob.usage.get.query();
-    expect(usage).toMatchObject({ jobsUsed: 0, jobsRemaining: 5, iterationsUsed: 0, iterationsRemaining: 2 });
+    expect(usage).toMatchObject({ jobsUsed: 0, jobsRemaining: 5, iterationsUsed: 0, iterationsRemaining: 6, iterationsBeforeConfirmation: 2 });
     expect([nextUtcMidnight(before), nextUtcMidnight(Date.now())]).toContain(Date.parse(usage.dailyLimitResetsAt));
   });
 
@@ -146,7 +146,7 @@ describe('usage.get', () => {
     const dave = t.clientFor(await t.tokenFor('dave', { tier: 'partner' }));
     await t.app.stores.quotas.admit('dave', 50);
     await t.app.stores.quotas.admit('dave', 50);
-    expect(await dave.usage.get.query()).toMatchObject({ jobsUsed: 2, jobsRemaining: 48, iterationsRemaining: 3 });
+    expect(await dave.usage.get.query()).toMatchObject({ jobsUsed: 2, jobsRemaining: 48, iterationsRemaining: 9, iterationsBeforeConfirmation: 3 });
   });
 });
 

@@ -43,7 +43,8 @@ describe('job admission (SPEC §3)', () => {
         jobsUsed: 1,
         jobsRemaining: 49,
         iterationsUsed: 0,
-        iterationsRemaining: 3,
+        iterationsRemaining: 9,
+        iterationsBeforeConfirmation: 3,
         dailyLimitResetsAt: new Date(nextUtcMidnight(systemClock.now())).toISOString(),
       },
     });

@@ -264,7 +264,7 @@ describe('job runtime', () => {
     const { jobId } = await t.runtime.service.submit(owner, { projectId: seeded.projects[0]?.id ?? '', goal: 'hungry' });
     await log.waitFor((e) => e.jobId === jobId && e.status === 'failed');
     // scaffold and code ran (2 tokens each); deps was refused before it ran.
-    expect(await jobs.getJob(null, jobId)).toMatchObject({ status: 'failed', error: 'Daily token limit reached (4/3). Resets at midnight UTC.' });
+    expect(await jobs.getJob(null, jobId)).toMatchObject({ status: 'failed', error: 'TOKEN_BUDGET: Daily token limit reached (4/3). Resets at midnight UTC.' });
     expect((await jobs.getTransitions(jobId)).map((tr) => tr.toStatus)).toEqual(['queued', 'starting', 'scaffold', 'code', 'deps', 'failed']);
     expect(await t.stores.tokens.used(owner.id)).toBe(4);
     await unsubscribe();
