@@ -13,7 +13,9 @@ const CONCURRENCY = 100;
 async function runBatch(ctx: BenchContext, jobs: number, progressUpdates: number): Promise<number> {
   const prefix = `bench-peer-${randomUUID().slice(0, 8)}`;
   const connection = () => new Redis(ctx.redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: false });
+  // BullMQ never closes a connection it was given: both are ours to disconnect, or the bench never exits.
   const queueConnection = connection();
+  const workerConnection = connection();
   const queue = new Queue('peer', { connection: queueConnection, prefix });
   for (let i = 0; i < jobs; i += 1000) {
     const n = Math.min(1000, jobs - i);
@@ -32,7 +34,7 @@ async function runBatch(ctx: BenchContext, jobs: number, progressUpdates: number
     async (job: Job) => {
       for (let p = 1; p <= progressUpdates; p++) await job.updateProgress(p);
     },
-    { connection: connection(), prefix, concurrency: CONCURRENCY },
+    { connection: workerConnection, prefix, concurrency: CONCURRENCY },
   );
   worker.on('completed', () => {
     done += 1;
@@ -49,6 +51,7 @@ async function runBatch(ctx: BenchContext, jobs: number, progressUpdates: number
     await queue.obliterate({ force: true });
     await queue.close();
     queueConnection.disconnect();
+    workerConnection.disconnect();
   }
 }
 
