@@ -59,7 +59,7 @@ export interface AppOptions {
   shutdownGraceMs?: number;
   /** The host's step handlers; default: the demo handlers (WARDEN_STEP_MS, WARDEN_CHECKS_FAIL_RATE). */
   stepHandlers?: StepHandlers;
-  /** Called once per job that reaches ready or failed (after the risk signals are updated). */
+  /** Called once per job that reaches ready or failed, after its terminal event is published. */
   onJobFinished?: (job: FinishedJob) => void | Promise<void>;
   /** The actor inspector's process name, flush interval and ring sizes (defaults in createInspector.ts). */
   inspector?: AppInspectorOptions;
@@ -187,11 +187,8 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       clock,
       metrics,
       ...(options.stepHandlers ? { stepHandlers: options.stepHandlers } : {}),
-      // The failed-build streak is kept current as jobs finish (SPEC §5).
-      onJobFinished: async (job) => {
-        await risks.recordBuildOutcome({ jobId: job.jobId, projectId: job.projectId, status: job.status, finishedAt: job.finishedAt });
-        await options.onJobFinished?.(job);
-      },
+      // The failed-build streak needs no hook: the terminal transition's commit counts it (recordTransitions).
+      ...(options.onJobFinished ? { onJobFinished: options.onJobFinished } : {}),
       inspect: inspection.inspector.inspect,
       processId: inspection.inspector.processId,
       onJobHosted: (job) => inspection.inspector.track(job),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { JOB_STATUSES, clipReason, type JobStatus } from '../../actors/jobTransitions.js';
 import type { Sql } from './client.js';
+import { PROJECT_RULE_BITS } from '../domain/riskRules.js';
 import { instantSchema, type Instant } from './instant.js';
 
 /**
@@ -202,7 +203,36 @@ export async function recordTransitions(sql: Sql, records: readonly TransitionRe
         queue_score = case when p.has_queue_score then p.queue_score else j.queue_score end
       from per_job p
       where j.id = p.job_id and j.seq = p.job_seq
-      returning j.id
+      returning j.id, j.project_id
+    ),
+    -- A job that ends is counted into its project's failure streak (SPEC §5) in this same statement, so
+    -- the count never depends on what happens after the commit. Once per job (the primary key).
+    outcomes as (
+      insert into project_build_outcomes (job_id, project_id, status, finished_at)
+      select p.job_id, u.project_id, p.status, p.finished_at
+      from per_job p join updated u on u.id = p.job_id
+      where p.status in ('ready', 'failed')
+      on conflict (job_id) do nothing
+      returning project_id, status, finished_at
+    ),
+    per_project as (
+      select project_id, max(finished_at) as last_at,
+             max(finished_at) filter (where status = 'ready') as last_ready_at
+      from outcomes group by project_id
+    ),
+    streaks as (
+      -- A ready job resets the streak (and the build_failures mark, so three more failures are a new
+      -- crossing); the failures after the batch's last ready job add to it.
+      update projects pr set
+        consecutive_failures = (case when pp.last_ready_at is null then pr.consecutive_failures else 0 end)
+          + (select count(*)::int from outcomes o where o.project_id = pp.project_id and o.status = 'failed'
+               and (pp.last_ready_at is null or o.finished_at > pp.last_ready_at)),
+        risk_flags_emitted = case when pp.last_ready_at is null then pr.risk_flags_emitted
+          else pr.risk_flags_emitted & ~${PROJECT_RULE_BITS.build_failures}::smallint end,
+        last_activity_at = greatest(pr.last_activity_at, pp.last_at)
+      from per_project pp
+      where pr.id = pp.project_id
+      returning pr.id
     ),
     inserted as (
       insert into job_transitions (job_id, seq, from_status, to_status, message, iteration, at)
