@@ -31,6 +31,11 @@ export interface JobRuntimeQueries {
   findStaleRunnable(before: Instant, limit: number): Promise<{ id: string; tier: string }[]>;
   /** Jobs not finished and created before `before` (max-age sweep), oldest first. */
   findOverAge(before: Instant, limit: number): Promise<string[]>;
+  /**
+   * How long a job has spent paused for its owner's confirmation (ms): the pause and the confirm are both
+   * recorded as checks → checks transitions, alternating, so it is the sum of (confirm − pause) pairs.
+   */
+  pausedMs(jobId: string): Promise<number>;
   /** The owner's newest unfinished job's iteration state, or null when none. */
   currentIterations(ownerId: string): Promise<{ tier: string; iteration: number; confirmations: number } | null>;
 }
@@ -154,6 +159,15 @@ export function createJobRuntimeQueries(sql: Sql): JobRuntimeQueries {
         order by created_at
         limit ${limitSchema.parse(limit)}`;
       return rows.map((r) => idSchema.parse(r).id);
+    },
+
+    async pausedMs(jobId) {
+      const rows = await sql`
+        select coalesce(sum(extract(epoch from next_at - at) * 1000), 0)::float8 as ms from (
+          select at, lead(at) over (order by seq) as next_at, row_number() over (order by seq) as n
+          from job_transitions where job_id = ${uuidSchema.parse(jobId)} and from_status = 'checks' and to_status = 'checks'
+        ) pauses where n % 2 = 1 and next_at is not null`;
+      return z.object({ ms: z.number() }).parse(rows[0]).ms;
     },
 
     currentIterations: coalescePerTick(async (ownerIds) => {

@@ -39,13 +39,18 @@ export function nextAverage(previousSeconds: number, durationSeconds: number, we
 /**
  * estimate = average × position / max(workers, 1), shown as ±30 % with a confidence. Seconds are rounded
  * to whole seconds after the range is computed, so low ≤ seconds ≤ high always holds.
+ *
+ * `idle` runners (default 0) take the first jobs in the queue now: those positions wait ~0, and the rest
+ * wait as if the queue started after them — a position-1 job on an idle server is not "3 minutes" away.
  */
-export function estimateWait(input: { averageSeconds: number; position: number; workers: number }): WaitEstimate {
+export function estimateWait(input: { averageSeconds: number; position: number; workers: number; idle?: number }): WaitEstimate {
   const { averageSeconds, position, workers } = input;
+  const idle = input.idle ?? 0;
   assertSeconds('average', averageSeconds);
   if (!Number.isInteger(position) || position < 0) throw new RangeError(`position must be an integer ≥ 0, got ${position}`);
   if (!Number.isFinite(workers)) throw new RangeError(`workers must be finite, got ${workers}`);
-  const raw = (averageSeconds * position) / Math.max(workers, 1);
+  if (!Number.isInteger(idle) || idle < 0) throw new RangeError(`idle must be an integer ≥ 0, got ${idle}`);
+  const raw = (averageSeconds * Math.max(0, position - idle)) / Math.max(workers, 1);
   const seconds = Math.round(raw);
   const low = Math.round(raw * (1 - ESTIMATE_SPREAD));
   const high = Math.round(raw * (1 + ESTIMATE_SPREAD));

@@ -11,6 +11,7 @@ import { createProjectsRepository } from '../db/projectsRepository.js';
 import type { WardenMetrics } from '../metrics.js';
 import type { HotStores } from '../redis/hotStores.js';
 import type { JobToRun } from '../db/jobRuntimeQueries.js';
+import { unreachableService } from '../unavailable.js';
 import { createDemoStepHandlers } from './demoStepHandlers.js';
 import { createGroupCommitter } from './groupCommitter.js';
 import { failJob } from './failJob.js';
@@ -113,6 +114,8 @@ export interface JobRuntime {
 }
 
 const clamp = (value: number, min: number, max: number) => Math.min(Math.max(value, min), max);
+/** How long a process stays in the runner registry without renewing (it renews every second). */
+const RUNNER_LEASE_MS = 5_000;
 
 /**
  * The job runtime of one process (issue 3): the job service, a worker loop with `config.workers` runners,
@@ -168,6 +171,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
       publisher,
       stores,
       recordTokens: (userId, tokens) => addDailyTokens(sql, userId, clock.now(), tokens),
+      pausedMs: (jobId) => queries.pausedMs(jobId),
       stepHandlers: options.stepHandlers ?? createDemoStepHandlers({ stepMs: config.stepMs, checksFailRate: config.checksFailRate, random }),
       tiers: config.tiers,
       clock,
@@ -197,7 +201,13 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     stores,
     publisher,
     queueCap: config.queueCap,
-    workers: config.workers,
+    capacity: async () => {
+      const live = await stores.runners.live();
+      return {
+        workers: live.reduce((sum, r) => sum + r.workers, 0),
+        idle: live.reduce((sum, r) => sum + Math.max(0, r.workers - r.busy), 0),
+      };
+    },
     jitterMs: config.midnightJitterSeconds * 1000,
     random,
     wake: () => waker.wake(),
@@ -233,8 +243,21 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     onError,
   });
 
-  const periodicError = (during: string) => (error: unknown) => onError(error, { during });
+  // During an outage every periodic task fails every time it runs: report that once a minute per task,
+  // not once a second (the Redis connection's outage is logged once by its watch).
+  const quietUntil = new Map<string, number>();
+  const periodicError = (during: string) => (error: unknown) => {
+    if (unreachableService(error) !== null) {
+      const now = Date.now();
+      if ((quietUntil.get(during) ?? 0) > now) return;
+      quietUntil.set(during, now + 60_000);
+    }
+    onError(error, { during });
+  };
+  // This process's runners in the live registry, renewed every second (the lease outlives a few misses).
+  const announce = () => stores.runners.announce(processId, { workers: config.workers, busy: loop.hosted.size }, RUNNER_LEASE_MS);
   const periodic: Periodic[] = [
+    createPeriodic(announce, 1_000, periodicError('runner registry')),
     // A missing or changed epoch means Redis came back empty: rebuild it from the record.
     createPeriodic(checkHotState, options.hotStateCheckMs ?? 2_000, periodicError('hot state rebuild')),
     createPeriodic(async () => void (backlog.size() > 0 && (await backlog.flush())), 1_000, periodicError('publish catch-up')),
@@ -256,6 +279,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
       });
       // Before the first claim: after a restart the queue and counters are back before anything runs.
       await checkHotState();
+      await announce();
       for (const task of periodic) task.start();
       loop.start();
     },
@@ -264,6 +288,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
       stopping ??= (async () => {
         await loop.stop(options.shutdownGraceMs ?? 10_000);
         await Promise.all(periodic.map((task) => task.stop()));
+        await stores.runners.remove(processId).catch((error: unknown) => onError(error, { during: 'runner registry' }));
         await recorder.drain();
         await unsubscribe?.();
       })();

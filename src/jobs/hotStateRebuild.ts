@@ -78,11 +78,19 @@ export function createHotStateRebuild(options: {
     );
 
     const durations = await sql<{ tier: string; seconds: number[] }[]>`
-      select tier, array_agg(seconds order by finished_at) as seconds from (
-        select tier, finished_at, extract(epoch from finished_at - started_at)::float8 as seconds,
+      select recent.tier, array_agg(greatest(0, recent.seconds - paused.seconds) order by recent.finished_at) as seconds from (
+        select id, tier, finished_at, extract(epoch from finished_at - started_at)::float8 as seconds,
                row_number() over (partition by tier order by finished_at desc) as n
         from jobs where status = 'ready' and started_at is not null and finished_at is not null
-      ) recent where n <= ${ESTIMATOR_JOBS} group by tier`;
+      ) recent
+      -- As the runner measures it: less the time paused for confirmation (alternating checks → checks).
+      cross join lateral (
+        select coalesce(sum(extract(epoch from next_at - at)), 0)::float8 as seconds from (
+          select at, lead(at) over (order by seq) as next_at, row_number() over (order by seq) as k
+          from job_transitions t where t.job_id = recent.id and t.from_status = 'checks' and t.to_status = 'checks'
+        ) pauses where k % 2 = 1 and next_at is not null
+      ) paused
+      where recent.n <= ${ESTIMATOR_JOBS} group by recent.tier`;
     await Promise.all(
       durations.map(({ tier, seconds }) => {
         const average = seconds.reduce((avg, s) => nextAverage(avg, Math.max(0, s)), resolveTier(tiers, tier).defaultJobSeconds);

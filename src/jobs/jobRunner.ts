@@ -19,6 +19,8 @@ export interface JobRunnerDeps {
   recorder: TransitionRecorder;
   publisher: TransitionPublisher;
   stores: Pick<HotStores, 'tokens' | 'estimator' | 'claims'>;
+  /** How long a job spent paused for confirmation (ms): not part of its duration for the wait estimate. */
+  pausedMs?: (jobId: string) => Promise<number>;
   /** Records a step's tokens in PostgreSQL (daily_usage), the record the hot counter is rebuilt from. */
   recordTokens?: (userId: string, tokens: number) => Promise<void>;
   stepHandlers: StepHandlers;
@@ -195,14 +197,20 @@ export function hostJob(
     return outcome.ok ? { type: 'STEP_SUCCEEDED' } : { type: 'STEP_FAILED', reason: outcome.reason };
   };
 
-  /** Feeds the wait estimator (started → finished); not awaited: nothing waits on the average. */
+  /**
+   * Feeds the wait estimator: started → finished, less the time spent waiting for the owner's
+   * confirmation (that is the owner's time, not the queue's). Not awaited: nothing waits on the average.
+   */
   const recordDuration = (row: JobRow) => {
     if (row.startedAt === null) return;
-    const seconds = Math.max(0, (deps.clock.now() - Date.parse(row.startedAt)) / 1000);
+    const startedAt = Date.parse(row.startedAt);
+    const finishedAt = deps.clock.now();
     const { defaultJobSeconds } = resolveTier(deps.tiers, row.tier);
-    deps.stores.estimator
-      .recordDuration(row.tier, seconds, defaultJobSeconds)
-      .catch((err: unknown) => deps.onError(err, { jobId: row.id, during: 'estimator' }));
+    void (async () => {
+      const paused = (await deps.pausedMs?.(row.id)) ?? 0;
+      const seconds = Math.max(0, (finishedAt - startedAt - paused) / 1000);
+      await deps.stores.estimator.recordDuration(row.tier, seconds, defaultJobSeconds);
+    })().catch((err: unknown) => deps.onError(err, { jobId: row.id, during: 'estimator' }));
   };
 
   return {

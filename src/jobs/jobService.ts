@@ -89,7 +89,8 @@ export interface JobServiceDeps extends StoredJobDeps {
   publisher: TransitionPublisher;
   queueCap: number;
   /** Workers per process, for the wait estimate. */
-  workers: number;
+  /** Runners across every live process and how many are idle now (the wait estimate's `workers`). */
+  capacity: () => Promise<{ workers: number; idle: number }>;
   jitterMs: number;
   random: () => number;
   /** A job was queued: wake the workers, of this process and of the others. */
@@ -181,7 +182,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
         await stores.quotas.refund(owner.id, admission.date);
         const averageSeconds = await stores.estimator.average(owner.tier, limits.defaultJobSeconds);
         return new WardenError('QUEUE_FULL', 'The queue is full; try again later', {
-          retryAfterMinutes: queueRetryAfterMinutes({ averageSeconds, workers: deps.workers }),
+          retryAfterMinutes: queueRetryAfterMinutes({ averageSeconds, workers: (await deps.capacity()).workers }),
           queued: queuedNow,
           cap: deps.queueCap,
         });
@@ -203,8 +204,8 @@ export function createJobService(deps: JobServiceDeps): JobService {
       }
       await deps.publisher.publish(ref, { seq: 1, from: null, to: 'queued', message: STAGE_LABELS.queued, iteration: 0, at: now });
       queued();
-      const averageSeconds = await stores.estimator.average(owner.tier, limits.defaultJobSeconds);
-      const estimatedWait = estimateWait({ averageSeconds, position: enqueued.position, workers: deps.workers });
+      const [averageSeconds, capacity] = await Promise.all([stores.estimator.average(owner.tier, limits.defaultJobSeconds), deps.capacity()]);
+      const estimatedWait = estimateWait({ averageSeconds, position: enqueued.position, workers: capacity.workers, idle: capacity.idle });
       return {
         jobId,
         status: 'queued',

@@ -9,6 +9,7 @@ import { createRedisJobEventFeed, type FeedErrorHandler } from './jobEventFeed.j
 import type { Keys } from './keys.js';
 import { createRedisQueueStore } from './queueStore.js';
 import { createRedisQuotaStore } from './quotaStore.js';
+import { createRedisRunnerRegistry } from './runnerRegistry.js';
 import { createRedisTokenStore } from './tokenStore.js';
 import { createRedisTransitionStore } from './transitionStore.js';
 
@@ -81,6 +82,7 @@ export function createRedisStores(options: RedisStoresOptions): HotStores {
     claims: createRedisClaimStore(redis, keys, clock),
     control,
     estimator: createRedisEstimatorStore(redis, keys),
+    runners: createRedisRunnerRegistry(redis, keys, clock),
     epoch: {
       read: () => redis.get(keys.epoch()),
       write: async (id) => void (await redis.set(keys.epoch(), id)),

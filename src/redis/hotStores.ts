@@ -4,6 +4,7 @@ import type { EstimatorStore } from './estimatorStore.js';
 import type { JobEventFeed } from './jobEventFeed.js';
 import type { QueueStore } from './queueStore.js';
 import type { QuotaStore } from './quotaStore.js';
+import type { RunnerRegistry } from './runnerRegistry.js';
 import type { TokenStore } from './tokenStore.js';
 import type { TransitionStore } from './transitionStore.js';
 
@@ -25,6 +26,8 @@ export interface HotStores {
   /** Messages between processes: fail requests (cancel, max age) and wake-ups. */
   readonly control: ControlChannel;
   readonly estimator: EstimatorStore;
+  /** Live processes' job runners: the wait estimate's `workers` and idle runners. */
+  readonly runners: RunnerRegistry;
   /**
    * The id of the last rebuild of this hot state from PostgreSQL. Missing (or not the id a process saw)
    * means the hot state was lost — Redis restarted empty, or this is a fresh stand-in — and must be

@@ -42,6 +42,8 @@ export function createKeys(prefix: string) {
     claims: () => k('claims'),
     /** Hash: job id → JSON of its claim (holder process, fencing token, queue score, user, project). */
     claimInfo: () => k('claims', 'info'),
+    /** Hash: process id → JSON of its job runners (workers, busy) with a lease expiry (ms). */
+    runners: () => k('runners'),
     /** String: the id of the last rebuild from PostgreSQL; missing or changed = Redis lost its data. */
     epoch: () => k('epoch'),
     /** String: a pending request to fail a job (cancel, max age), holding the reason; read at boundaries. */

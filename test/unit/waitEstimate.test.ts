@@ -33,6 +33,14 @@ describe('nextAverage', () => {
 });
 
 describe('estimateWait', () => {
+  it('counts idle runners: the positions they take now wait 0, the rest as if the queue began after them', () => {
+    expect(estimateWait({ averageSeconds: 600, position: 1, workers: 4, idle: 4 })).toMatchObject({ seconds: 0, text: '0 seconds' });
+    expect(estimateWait({ averageSeconds: 600, position: 4, workers: 4, idle: 4 })).toMatchObject({ seconds: 0 });
+    expect(estimateWait({ averageSeconds: 600, position: 6, workers: 4, idle: 2 })).toMatchObject({ seconds: 600 });
+    expect(estimateWait({ averageSeconds: 600, position: 6, workers: 4, idle: 0 })).toEqual(estimateWait({ averageSeconds: 600, position: 6, workers: 4 }));
+    expect(() => estimateWait({ averageSeconds: 600, position: 1, workers: 4, idle: -1 })).toThrow(RangeError);
+  });
+
   it('is average × position / max(workers, 1) with a ±30 % range (SPEC §3)', () => {
     expect(estimateWait({ averageSeconds: 600, position: 1, workers: 4 })).toEqual({
       seconds: 150,

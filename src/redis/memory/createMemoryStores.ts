@@ -4,6 +4,7 @@ import type { FeedErrorHandler } from '../jobEventFeed.js';
 import { createMemoryClaimStore } from './memoryClaimStore.js';
 import { createMemoryControlChannel } from './memoryControlChannel.js';
 import { createMemoryEstimatorStore } from './memoryEstimatorStore.js';
+import { createMemoryRunnerRegistry } from '../runnerRegistry.js';
 import { createMemoryJobEventFeed } from './memoryJobEventFeed.js';
 import { createMemoryQueueStore } from './memoryQueueStore.js';
 import { createMemoryQuotaStore } from './memoryQuotaStore.js';
@@ -40,6 +41,7 @@ export function createMemoryStores(options: {
     claims: createMemoryClaimStore(queue, clock),
     control,
     estimator: createMemoryEstimatorStore(),
+    runners: createMemoryRunnerRegistry(clock),
     epoch: {
       read: () => Promise.resolve(epoch),
       write: (id) => {
