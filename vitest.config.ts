@@ -8,6 +8,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // Property tests run thousands of cases: on 2 busy cores one can pass 5 s without anything wrong.
+          testTimeout: 30_000,
         },
       },
       {

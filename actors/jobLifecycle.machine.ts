@@ -227,7 +227,7 @@ export const jobLifecycleMachine = setup({
 
 export type JobLifecycleMachine = typeof jobLifecycleMachine;
 export type JobSnapshot = SnapshotFrom<JobLifecycleMachine>;
-export type JobEvent = EventFrom<JobLifecycleMachine>;
+export type JobMachineEvent = EventFrom<JobLifecycleMachine>;
 export type JobContext = ContextFrom<JobLifecycleMachine>;
 export type JobActor = Actor<JobLifecycleMachine>;
 

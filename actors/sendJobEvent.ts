@@ -1,12 +1,12 @@
 import { WardenError } from '../src/errors.js';
-import { jobStatusOf, type JobActor, type JobEvent, type JobSnapshot } from './jobLifecycle.machine.js';
+import { jobStatusOf, type JobActor, type JobMachineEvent, type JobSnapshot } from './jobLifecycle.machine.js';
 import type { JobStatus } from './jobTransitions.js';
 
 /** Why an event was refused; stable codes shared with WardenError. */
 export interface JobEventRejection {
   code: 'INVALID_TRANSITION' | 'NOT_AWAITING_CONFIRMATION';
   from: JobStatus;
-  event: JobEvent['type'];
+  event: JobMachineEvent['type'];
   reason: string;
 }
 
@@ -20,7 +20,7 @@ export type SendJobEventResult =
  * answered with a typed rejection instead of a throw. The actor must be started (an unstarted actor
  * queues events until start).
  */
-export function sendJobEvent(actor: JobActor, event: JobEvent): SendJobEventResult {
+export function sendJobEvent(actor: JobActor, event: JobMachineEvent): SendJobEventResult {
   const before = actor.getSnapshot();
   if (before.status !== 'active' || !before.can(event)) {
     return { accepted: false, rejection: rejectionFor(before, event) };
@@ -29,7 +29,7 @@ export function sendJobEvent(actor: JobActor, event: JobEvent): SendJobEventResu
   return { accepted: true, snapshot: actor.getSnapshot() };
 }
 
-function rejectionFor(snapshot: JobSnapshot, event: JobEvent): JobEventRejection {
+function rejectionFor(snapshot: JobSnapshot, event: JobMachineEvent): JobEventRejection {
   const from = jobStatusOf(snapshot);
   if (event.type === 'CONFIRM' && !snapshot.context.awaitingConfirmation) {
     return { code: 'NOT_AWAITING_CONFIRMATION', from, event: event.type, reason: `job is ${from}, not awaiting confirmation` };

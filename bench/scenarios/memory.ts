@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createJobActor, jobLifecycleMachine, type JobActor, type JobEvent } from '../../actors/jobLifecycle.machine.js';
+import { createJobActor, jobLifecycleMachine, type JobActor, type JobMachineEvent } from '../../actors/jobLifecycle.machine.js';
 import { systemClock } from '../../src/clock.js';
 import { createInspector, type Inspector } from '../../src/inspector/createInspector.js';
 import { createRedisInspectionStore, type InspectionStore } from '../../src/inspector/inspectionStore.js';
@@ -26,7 +26,7 @@ import { createKeys } from '../../src/redis/keys.js';
 import { deleteByPrefix } from '../../src/redis/deleteByPrefix.js';
 import { isMain, runStandalone, type BenchContext, type Metric, type Scenario } from '../lib/scenario.js';
 
-const TO_CODE: JobEvent[] = [{ type: 'START' }, { type: 'BEGIN' }, { type: 'STEP_SUCCEEDED' }];
+const TO_CODE: JobMachineEvent[] = [{ type: 'START' }, { type: 'BEGIN' }, { type: 'STEP_SUCCEEDED' }];
 const MAX_PHASE_MS = 120_000;
 const TARGET = { op: '<=' as const, value: 4, label: 'issue 7' };
 
@@ -82,7 +82,7 @@ async function measure(count: number, makeInspector: () => { inspector: Inspecto
 function eventRate(inspector: Inspector | null, events: number): number {
   const actor = createJobActor(jobLifecycleMachine, { jobId: randomUUID(), iterationDepth: 1_000_000 }, inspector ? { inspect: inspector.inspect } : {}).start();
   for (const event of TO_CODE.slice(0, 2)) actor.send(event);
-  const loop: JobEvent[] = [{ type: 'STEP_SUCCEEDED' }, { type: 'STEP_SUCCEEDED' }, { type: 'STEP_SUCCEEDED' }, { type: 'CHECKS_FAILED', reason: 'bench' }];
+  const loop: JobMachineEvent[] = [{ type: 'STEP_SUCCEEDED' }, { type: 'STEP_SUCCEEDED' }, { type: 'STEP_SUCCEEDED' }, { type: 'CHECKS_FAILED', reason: 'bench' }];
   const started = performance.now();
   let sent = 0;
   while (sent < events && performance.now() - started < 10_000) actor.send(loop[sent++ % loop.length] ?? { type: 'STEP_SUCCEEDED' });

@@ -8,7 +8,7 @@ import { jobListItemSchema, jobRowSchema, transitionRowSchema } from './jobRows.
 import type { JobListItem, JobRow, TransitionRow } from './jobRows.js';
 import { pageLimitSchema, parseCursorOrThrow, toPage, type Page } from './pageCursor.js';
 import { isForeignKeyViolation, isUniqueViolation } from './pgErrors.js';
-import { recordTransitions, type TransitionOutcome, type TransitionRecord } from './recordTransitions.js';
+import { recordTransitions, type TransitionOutcome, type TransitionWrite } from './recordTransitions.js';
 
 export const MAX_GOAL_LENGTH = 10_000;
 
@@ -83,7 +83,7 @@ export interface JobsRepository {
   /** The job's transition log in seq order, only seq > afterSeq when given. Callers check ownership first. */
   getTransitions(jobId: string, afterSeq?: number): Promise<TransitionRow[]>;
   /** Group commit of many jobs' transitions in one round trip; see {@link recordTransitions}. */
-  recordTransitions(records: readonly TransitionRecord[]): Promise<TransitionOutcome[]>;
+  recordTransitions(records: readonly TransitionWrite[]): Promise<TransitionOutcome[]>;
 }
 
 export function createJobsRepository(sql: Sql): JobsRepository {

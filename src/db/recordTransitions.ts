@@ -8,7 +8,7 @@ import { instantSchema, type Instant } from './instant.js';
  * One accepted transition of one job, as the runtime hands it to the group committer. Besides the
  * transition row it carries the job row's new state after that transition.
  */
-export interface TransitionRecord {
+export interface TransitionWrite {
   jobId: string;
   /** Must be exactly the job's stored seq + 1 (or follow the previous record of this job in the batch). */
   seq: number;
@@ -104,7 +104,7 @@ const outcomeRowSchema = z.object({
  * The job rows are locked in id order before the checks, so concurrent batches neither deadlock on each
  * other nor apply one seq twice; the (job_id, seq) primary key is the last guard.
  */
-export async function recordTransitions(sql: Sql, records: readonly TransitionRecord[]): Promise<TransitionOutcome[]> {
+export async function recordTransitions(sql: Sql, records: readonly TransitionWrite[]): Promise<TransitionOutcome[]> {
   if (records.length === 0) return [];
   const parsed = records.map((r) => recordSchema.parse(r));
   const payload = parsed.map((r) => ({

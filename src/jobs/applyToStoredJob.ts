@@ -1,4 +1,4 @@
-import type { JobEvent } from '../../actors/jobLifecycle.machine.js';
+import type { JobMachineEvent } from '../../actors/jobLifecycle.machine.js';
 import type { JobStatus } from '../../actors/jobTransitions.js';
 import type { JobEventRejection } from '../../actors/sendJobEvent.js';
 import type { Clock } from '../clock.js';
@@ -28,7 +28,7 @@ export type ApplyResult =
  * anything is written, so a refused event writes nothing; the seq check makes a concurrent writer's
  * change win or lose whole.
  */
-export async function applyToStoredJob(deps: StoredJobDeps, row: JobRow, events: readonly JobEvent[]): Promise<ApplyResult> {
+export async function applyToStoredJob(deps: StoredJobDeps, row: JobRow, events: readonly JobMachineEvent[]): Promise<ApplyResult> {
   const session = openJobSession(row, { tiers: deps.tiers, ...(deps.inspect ? { inspect: deps.inspect } : {}) });
   try {
     for (const event of events) {

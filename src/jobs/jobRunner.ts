@@ -1,4 +1,4 @@
-import type { JobEvent } from '../../actors/jobLifecycle.machine.js';
+import type { JobMachineEvent } from '../../actors/jobLifecycle.machine.js';
 import { STEP_STATUSES, isTerminal, type JobStatus, type StepStatus } from '../../actors/jobTransitions.js';
 import type { Clock } from '../clock.js';
 import type { JobRow } from '../db/jobRows.js';
@@ -115,7 +115,7 @@ export function hostJob(
         if (lost) return 'lost';
         const status = session.status();
         if (isTerminal(status) || session.actor.getSnapshot().context.awaitingConfirmation) break;
-        let event: JobEvent | null;
+        let event: JobMachineEvent | null;
         if (failReason !== null) event = { type: 'FAIL', reason: failReason };
         else if (handingBack) event = null;
         else if (status === 'queued') event = { type: 'START' };
@@ -167,7 +167,7 @@ export function hostJob(
   };
 
   /** The event a step's outcome sends, or null when the step was abandoned (hand back, fail, lost). */
-  const nextStepEvent = async (session: JobSession, row: JobRow, status: StepStatus, override: number | null): Promise<JobEvent | null> => {
+  const nextStepEvent = async (session: JobSession, row: JobRow, status: StepStatus, override: number | null): Promise<JobMachineEvent | null> => {
     const budget = tokenBudget(resolveTier(deps.tiers, row.tier), override);
     if (budget !== -1) {
       const check = await deps.stores.tokens.check(row.ownerId, budget);

@@ -4,7 +4,7 @@ import {
   jobLifecycleMachine,
   jobStatusOf,
   type JobActor,
-  type JobEvent,
+  type JobMachineEvent,
   type JobLifecycleMachine,
   type TransitionRecord,
 } from '../../actors/jobLifecycle.machine.js';
@@ -47,7 +47,7 @@ export interface JobSession {
   /** Seq of the last transition taken for persisting (the stored seq when opened). */
   readonly seq: number;
   status(): JobStatus;
-  send(event: JobEvent): SendJobEventResult;
+  send(event: JobMachineEvent): SendJobEventResult;
   /** The records of events accepted since the last call, numbered from seq + 1, the snapshot on the last. */
   takePending(at: number): PendingTransition[];
   stop(): void;

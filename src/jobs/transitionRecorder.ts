@@ -1,5 +1,5 @@
 import type { PublishBacklog } from './publishBacklog.js';
-import type { TransitionOutcome, TransitionRecord as StoredRecord } from '../db/recordTransitions.js';
+import type { TransitionOutcome, TransitionWrite as StoredRecord } from '../db/recordTransitions.js';
 import type { JobsRepository } from '../db/jobsRepository.js';
 import type { WardenMetrics } from '../metrics.js';
 import { createGroupCommitter } from './groupCommitter.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { JobEvent } from '../../actors/jobLifecycle.machine.js';
+import type { JobMachineEvent } from '../../actors/jobLifecycle.machine.js';
 import { createJobDriver, RETRY_THEN_READY, type DrivenJob } from '../helpers/jobDriver.js';
 import { startTestApp } from '../helpers/testApp.js';
 
@@ -29,11 +29,11 @@ const drivers = [
 const adminToken = await t.tokenFor('root', { admin: true });
 
 /** Actors in flight: each advances one event per tick, on its own script. */
-const PAUSE_AFTER_ONE_RETRY: JobEvent[] = [...RETRY_THEN_READY.slice(0, 6), ...RETRY_THEN_READY.slice(6, 9), { type: 'CHECKS_FAILED', reason: 'tests: 2 failing' }];
-const FAIL_IN_DEPS: JobEvent[] = [...RETRY_THEN_READY.slice(0, 4), { type: 'STEP_FAILED', reason: 'npm ERR! 404 left-pad@9.9.9 not found' }];
-const background: { job: DrivenJob; script: JobEvent[]; next: number }[] = [];
+const PAUSE_AFTER_ONE_RETRY: JobMachineEvent[] = [...RETRY_THEN_READY.slice(0, 6), ...RETRY_THEN_READY.slice(6, 9), { type: 'CHECKS_FAILED', reason: 'tests: 2 failing' }];
+const FAIL_IN_DEPS: JobMachineEvent[] = [...RETRY_THEN_READY.slice(0, 4), { type: 'STEP_FAILED', reason: 'npm ERR! 404 left-pad@9.9.9 not found' }];
+const background: { job: DrivenJob; script: JobMachineEvent[]; next: number }[] = [];
 // [script, events already taken]: so that the list shows jobs at every stage from the first look.
-const plan: [JobEvent[], number][] = [
+const plan: [JobMachineEvent[], number][] = [
   [RETRY_THEN_READY, 1],
   [PAUSE_AFTER_ONE_RETRY, PAUSE_AFTER_ONE_RETRY.length],
   [FAIL_IN_DEPS, FAIL_IN_DEPS.length],

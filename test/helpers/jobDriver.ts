@@ -3,7 +3,7 @@ import {
   createJobActor,
   jobLifecycleMachine,
   type JobActor,
-  type JobEvent,
+  type JobMachineEvent,
   type TransitionRecord,
 } from '../../actors/jobLifecycle.machine.js';
 import { persistJobSnapshot } from '../../actors/jobSnapshot.js';
@@ -24,13 +24,13 @@ export interface DrivenJob {
   readonly jobId: string;
   readonly actor: JobActor;
   /** Sends the event; when accepted, persists its transitions (seq by seq). Returns whether it was accepted. */
-  send(event: JobEvent): Promise<boolean>;
+  send(event: JobMachineEvent): Promise<boolean>;
   /** Stops the actor and tells the inspector the host let go of it. */
   release(reason: string): void;
 }
 
 /** The happy path with one retry of the checks: 10 events from queued to ready. */
-export const RETRY_THEN_READY: JobEvent[] = [
+export const RETRY_THEN_READY: JobMachineEvent[] = [
   { type: 'START' },
   { type: 'BEGIN' },
   { type: 'STEP_SUCCEEDED' },

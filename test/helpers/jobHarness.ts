@@ -3,13 +3,13 @@ import {
   createJobActor,
   jobLifecycleMachine,
   type JobActor,
-  type JobEvent,
+  type JobMachineEvent,
   type TransitionRecord,
 } from '../../actors/jobLifecycle.machine.js';
 import { isAllowedTransition } from '../../actors/jobTransitions.js';
 
 /** One event of each type; the set a walk or a probe tries in every state. */
-export const EVENT_CATALOGUE: readonly JobEvent[] = [
+export const EVENT_CATALOGUE: readonly JobMachineEvent[] = [
   { type: 'SCHEDULE' },
   { type: 'RELEASE' },
   { type: 'START' },
@@ -23,7 +23,7 @@ export const EVENT_CATALOGUE: readonly JobEvent[] = [
 ];
 
 /** Events from a fresh job to the start of checks. */
-export const TO_CHECKS: readonly JobEvent[] = [
+export const TO_CHECKS: readonly JobMachineEvent[] = [
   { type: 'START' },
   { type: 'BEGIN' },
   { type: 'STEP_SUCCEEDED' },
@@ -63,7 +63,7 @@ export function forkJob(actor: JobActor): JobHarness {
 }
 
 /** Sends events that must all be accepted (test setup); throws on the first one ignored. */
-export function drive(actor: JobActor, events: readonly JobEvent[]): void {
+export function drive(actor: JobActor, events: readonly JobMachineEvent[]): void {
   for (const event of events) {
     if (!actor.getSnapshot().can(event)) throw new Error(`setup event ${event.type} refused in ${JSON.stringify(actor.getSnapshot().value)}`);
     actor.send(event);

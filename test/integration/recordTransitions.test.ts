@@ -4,7 +4,7 @@ import { createSql } from '../../src/db/client.js';
 import { createJobsRepository } from '../../src/db/jobsRepository.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createProjectsRepository } from '../../src/db/projectsRepository.js';
-import type { TransitionRecord } from '../../src/db/recordTransitions.js';
+import type { TransitionWrite } from '../../src/db/recordTransitions.js';
 import { createUsersRepository } from '../../src/db/usersRepository.js';
 import { useTestDb } from '../helpers/testDb.js';
 
@@ -25,8 +25,8 @@ const newJob = () => jobs.insertJob({ ownerId: 'alice', projectId: project.id, t
 const PATH: JobStatus[] = ['queued', 'starting', 'scaffold', 'code', 'deps', 'checks', 'scaffold', 'code', 'deps', 'checks', 'ready'];
 
 /** The records that walk a job from PATH[fromIndex] through PATH[toIndex], as an actor would emit them. */
-function walk(jobId: string, fromIndex: number, toIndex: number): TransitionRecord[] {
-  const records: TransitionRecord[] = [];
+function walk(jobId: string, fromIndex: number, toIndex: number): TransitionWrite[] {
+  const records: TransitionWrite[] = [];
   let iteration = PATH.slice(0, fromIndex + 1).filter((s, i) => s === 'scaffold' && PATH[i - 1] === 'checks').length;
   for (let i = fromIndex + 1; i <= toIndex; i++) {
     const from = PATH[i - 1] as JobStatus;
@@ -107,7 +107,7 @@ describe('recordTransitions', () => {
 
     const [second] = walk(dup.id, 0, 1);
     if (!second) throw new Error('setup');
-    const batch: TransitionRecord[] = [
+    const batch: TransitionWrite[] = [
       ...walk(gap.id, 1, 3), // seq 3 and 4 while the job is at seq 1: gap, then after_refused
       ...walk(replay.id, 1, 2), // seq 3 again: already applied
       second,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { JobEvent as MachineEvent } from '../../actors/jobLifecycle.machine.js';
+import type { JobMachineEvent as MachineEvent } from '../../actors/jobLifecycle.machine.js';
 import { systemClock } from '../../src/clock.js';
 import { createJobRuntimeQueries } from '../../src/db/jobRuntimeQueries.js';
 import { createJobsRepository } from '../../src/db/jobsRepository.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createJobsRepository } from '../../src/db/jobsRepository.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createProjectsRepository } from '../../src/db/projectsRepository.js';
-import { recordTransitions, type TransitionRecord } from '../../src/db/recordTransitions.js';
+import { recordTransitions, type TransitionWrite } from '../../src/db/recordTransitions.js';
 import { createUsersRepository } from '../../src/db/usersRepository.js';
 import { useTestDb } from '../helpers/testDb.js';
 
@@ -26,7 +26,7 @@ async function projectWithJobs(n: number): Promise<{ projectId: string; jobIds: 
 }
 
 /** queued → starting → (failed | …ready): the terminal record at `at`. */
-function finish(jobId: string, outcome: 'ready' | 'failed', at: number): TransitionRecord[] {
+function finish(jobId: string, outcome: 'ready' | 'failed', at: number): TransitionWrite[] {
   const path = outcome === 'failed' ? (['queued', 'starting', 'failed'] as const) : (['queued', 'starting', 'scaffold', 'code', 'deps', 'checks', 'ready'] as const);
   return path.slice(1).map((to, i) => ({
     jobId,

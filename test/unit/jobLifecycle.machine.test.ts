@@ -4,7 +4,7 @@ import {
   ITERATION_CAP_MESSAGE,
   jobLifecycleMachine,
   jobStatusOf,
-  type JobEvent,
+  type JobMachineEvent,
 } from '../../actors/jobLifecycle.machine.js';
 import {
   ALLOWED_TRANSITIONS,
@@ -23,7 +23,7 @@ const pairKey = (from: JobStatus, to: JobStatus) => `${from}→${to}`;
 const ALLOWED_PAIRS = JOB_STATUSES.flatMap((from) => ALLOWED_TRANSITIONS[from].map((to) => pairKey(from, to)));
 
 /** How to reach each table row: events to the `from` state, then the event that takes the row. */
-const ROWS: { from: JobStatus; to: JobStatus; setup: JobEvent[]; event: JobEvent }[] = [
+const ROWS: { from: JobStatus; to: JobStatus; setup: JobMachineEvent[]; event: JobMachineEvent }[] = [
   { from: 'queued', to: 'starting', setup: [], event: { type: 'START' } },
   { from: 'queued', to: 'scheduled', setup: [], event: { type: 'SCHEDULE' } },
   { from: 'queued', to: 'failed', setup: [], event: { type: 'FAIL', reason: 'cancelled' } },
@@ -55,7 +55,7 @@ interface Probe {
 
 /** Probe states: every status, both checks substates, and checks at the hard cap (depth 1: cap 3). */
 function probes(): Probe[] {
-  const at = (name: string, value: unknown, setup: readonly JobEvent[], depth = 2): Probe => ({
+  const at = (name: string, value: unknown, setup: readonly JobMachineEvent[], depth = 2): Probe => ({
     name,
     value,
     harness: () => {

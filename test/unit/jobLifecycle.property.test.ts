@@ -1,16 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jobStatusOf, type JobEvent, type JobSnapshot } from '../../actors/jobLifecycle.machine.js';
+import { jobStatusOf, type JobMachineEvent, type JobSnapshot } from '../../actors/jobLifecycle.machine.js';
 import { JOB_STATUSES, MAX_REASON_LENGTH, isTerminal } from '../../actors/jobTransitions.js';
 import { sendJobEvent } from '../../actors/sendJobEvent.js';
 import { isRecordAllowed, startJob } from '../helpers/jobHarness.js';
 
-type EventType = JobEvent['type'];
+type EventType = JobMachineEvent['type'];
 
 /** Short texts and texts past the 200-character clip. */
 const text = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ minLength: 190, maxLength: 400 }));
 
-function eventOf(type: EventType, value: string): JobEvent {
+function eventOf(type: EventType, value: string): JobMachineEvent {
   switch (type) {
     case 'SCHEDULE':
       return value.length % 2 === 0 ? { type } : { type, message: value };
@@ -36,7 +36,7 @@ const EVENT_TYPES = Object.keys(FOLLOW_WEIGHTS) as EventType[];
 const stepArb = fc.record({ follow: fc.nat(19).map((n) => n < 19), pick: fc.nat(), value: text });
 type StepChoice = { follow: boolean; pick: number; value: string };
 
-function chooseEvent(snapshot: JobSnapshot, { follow, pick, value }: StepChoice): JobEvent {
+function chooseEvent(snapshot: JobSnapshot, { follow, pick, value }: StepChoice): JobMachineEvent {
   if (!follow) return eventOf(EVENT_TYPES[pick % EVENT_TYPES.length] ?? 'START', value);
   const enabled = EVENT_TYPES.filter((type) => snapshot.can(eventOf(type, value)));
   const total = enabled.reduce((sum, type) => sum + FOLLOW_WEIGHTS[type], 0);
