@@ -47,7 +47,7 @@ function toPatch(patch: Record<string, unknown>): RiskPatch {
 }
 
 /**
- * Risk registers (SPEC §7, issue 11). Every register is its owner's: another user's answers NOT_FOUND,
+ * Risk registers (SPEC §7). Every register is its owner's: another user's answers NOT_FOUND,
  * exactly like a missing one. Every write answers the register with its freshly computed profile.
  */
 export const registersRouter = router({

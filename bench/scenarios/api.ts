@@ -1,5 +1,5 @@
 /**
- * `api`: how close Warden's tRPC server gets to a bare node:http handler (issue 4).
+ * `api`: how close Warden's tRPC server gets to a bare node:http handler.
  *
  * A child process serves the same usage.get answer three ways (bench/lib/apiServers.ts): a bare handler,
  * Warden (fast path: the default), and Warden through tRPC's stock Node adapter. This process, on the
@@ -75,7 +75,7 @@ export const apiScenario: Scenario = {
           value: warden / bare,
           unit: '×',
           better: 'higher',
-          target: { op: '>=', value: 0.25, label: 'issue 4' },
+          target: { op: '>=', value: 0.25, label: 'API target' },
         },
         { name: 'stock tRPC / bare', value: stock / bare, unit: '×', better: 'higher' },
         {
@@ -83,7 +83,7 @@ export const apiScenario: Scenario = {
           value: typedCallsPerSecond,
           unit: 'calls/s',
           better: 'higher',
-          target: { op: '>=', value: 20_000, label: 'issue 7' },
+          target: { op: '>=', value: 20_000, label: 'performance target' },
         },
       ];
     } finally {

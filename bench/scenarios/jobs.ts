@@ -1,5 +1,5 @@
 /**
- * Job throughput to a terminal status (SPEC §12, issue 3): jobs submitted up front, then worker processes
+ * Job throughput to a terminal status (SPEC §12): jobs submitted up front, then worker processes
  * run them with the demo step handlers at 0 ms, so what is measured is the runtime itself — claims and
  * slots in Redis, one actor per job, every transition group-committed to PostgreSQL and then published.
  * Each job makes 6 transitions after its submission (queued → starting → scaffold → code → deps →

@@ -1,6 +1,6 @@
 /**
- * `memory`: server memory per live job actor, with and without the actor inspector (issue 6; the
- * ≤ 4 KiB per live actor target is issue 7's).
+ * `memory`: server memory per live job actor, with and without the actor inspector (the target is
+ * ≤ 4 KiB per live actor).
  *
  * Three populations of N actors (10,000 at scale 1) of the real job machine, each started and moved
  * queued → starting → scaffold → code, held alive as a host holds them:
@@ -28,7 +28,7 @@ import { isMain, runStandalone, type BenchContext, type Metric, type Scenario } 
 
 const TO_CODE: JobMachineEvent[] = [{ type: 'START' }, { type: 'BEGIN' }, { type: 'STEP_SUCCEEDED' }];
 const MAX_PHASE_MS = 120_000;
-const TARGET = { op: '<=' as const, value: 4, label: 'issue 7' };
+const TARGET = { op: '<=' as const, value: 4, label: 'performance target' };
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

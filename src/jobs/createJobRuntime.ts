@@ -118,7 +118,7 @@ const clamp = (value: number, min: number, max: number) => Math.min(Math.max(val
 const RUNNER_LEASE_MS = 5_000;
 
 /**
- * The job runtime of one process (issue 3): the job service, a worker loop with `config.workers` runners,
+ * The job runtime of one process: the job service, a worker loop with `config.workers` runners,
  * the transition recorder (group commit to PostgreSQL, then publish on the hot stores), takeover of
  * expired claims, the orphan sweep, the scheduler and the max-age sweep. The server calls start() once
  * it is up, stopTaking() in its intake phase and stop() in its drain phase, then closes the pools.

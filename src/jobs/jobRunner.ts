@@ -56,7 +56,7 @@ export const TOKEN_LIMIT_MESSAGE = (used: number, limit: number) =>
   `Daily token limit reached (${used}/${limit}). Resets at midnight UTC.`;
 
 /**
- * Hosts one claimed job (issue 3 items 2–4): opens its actor from the last persisted snapshot, then
+ * Hosts one claimed job: opens its actor from the last persisted snapshot, then
  * repeats "decide the next event (running the step handler when the status has one), send it, persist
  * and publish its transition" until the job is terminal or paused, and lets go of the claim. Every
  * transition is written before the next step starts, so a takeover resumes from exactly there; the step

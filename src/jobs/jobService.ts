@@ -62,7 +62,7 @@ export interface ConfirmResult {
 
 
 /**
- * The job API (issue 3 item 1), callable from any process: submit (SPEC §3 admission), get, list,
+ * The job API, callable from any process: submit (SPEC §3 admission), get, list,
  * confirm, cancel, events. Another owner's job or project answers NOT_FOUND, exactly as a missing one.
  */
 export interface JobService {

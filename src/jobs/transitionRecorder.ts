@@ -16,7 +16,7 @@ export type RecordResult = (
 };
 
 /**
- * Persist, then publish (SPEC §2, issue 3 item 3). One job's transitions go to the group committer
+ * Persist, then publish (SPEC §2). One job's transitions go to the group committer
  * together, so they share a batch with every other job's transitions of the moment (one round trip);
  * `record` resolves once that batch has committed: a transition is acknowledged only when it is durable.
  * Once the batch has committed, its applied transitions are published together (one Redis call for all

@@ -51,7 +51,7 @@ const MAX_PEEK = 2000;
 const MAX_CACHED_REFS = 10_000;
 
 /**
- * The worker loop of one process (issue 3 item 2): claim the best queued jobs whose user and project
+ * The worker loop of one process: claim the best queued jobs whose user and project
  * slots are free (a blocked job keeps its place: claiming is atomic with the slots, see claimJob.lua),
  * host each, heartbeat their claims, and sleep when there is nothing to take until woken or `pollMs`.
  */

@@ -10,7 +10,7 @@ import { echoReply, startFakeLlmServer, type FakeLlmServer } from '../helpers/fa
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 
 /**
- * Chat end to end (issue 12, "Must show"): Warden on a free port with the OpenAI-compatible model
+ * Chat end to end: Warden on a free port with the OpenAI-compatible model
  * pointed at a local chat-completions server (test/helpers/fakeLlmServer.ts), driven by the typed
  * client. What the model was sent is asserted on what that server received.
  */

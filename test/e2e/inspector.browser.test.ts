@@ -9,7 +9,7 @@ import { createJobDriver, RETRY_THEN_READY, type DrivenJob } from '../helpers/jo
 import { startTestApp } from '../helpers/testApp.js';
 
 /**
- * The inspector page in Debian's chromium (SPEC §11, issue 6): against a running Warden with actors in
+ * The inspector page in Debian's chromium (SPEC §11): against a running Warden with actors in
  * flight, sign in with an admin token, see the list, open a job, watch its state change. The network is
  * cut for the browser (every host name but 127.0.0.1 fails to resolve) and every request it makes is
  * recorded: none may leave 127.0.0.1. The screenshot goes to test-results/ (git-ignored).

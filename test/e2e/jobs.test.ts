@@ -14,7 +14,7 @@ import { createHeldSteps } from '../helpers/heldSteps.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 
 /**
- * The jobs API end to end (issue 4, "Must show"): Warden on a free port against the real Redis and
+ * The jobs API end to end: Warden on a free port against the real Redis and
  * PostgreSQL, driven by the typed client. Step handlers are deterministic: checks fail on demand
  * (`fail-checks:N` in the goal) and a goal with `hold` waits at each step until the test releases it.
  */

@@ -8,7 +8,7 @@ import type { RiskEvent } from '../../src/risk/riskEvent.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 
 /**
- * Risk registers end to end (issue 11, "Must show"): Warden on a free port against the real Redis and
+ * Risk registers end to end: Warden on a free port against the real Redis and
  * PostgreSQL, driven by the typed client.
  */
 type ClientError = TRPCClientError<AppRouter>;
