@@ -152,7 +152,8 @@ export function hostJob(
         if (event.type === 'START') row = { ...row, startedAt: new Date(deps.clock.now()).toISOString() };
       }
       const finished = session !== null && isTerminal(session.status());
-      if (finished) recordDuration(row);
+      // A job that was never confirmed never paused: no need to read its pauses back.
+      if (finished) recordDuration(row, (session?.actor.getSnapshot().context.confirmations ?? 0) > 0);
       await release(false);
       return finished ? 'finished' : 'paused';
     } catch (error) {
@@ -201,14 +202,14 @@ export function hostJob(
    * Feeds the wait estimator: started → finished, less the time spent waiting for the owner's
    * confirmation (that is the owner's time, not the queue's). Not awaited: nothing waits on the average.
    */
-  const recordDuration = (row: JobRow) => {
+  const recordDuration = (row: JobRow, paused: boolean) => {
     if (row.startedAt === null) return;
     const startedAt = Date.parse(row.startedAt);
     const finishedAt = deps.clock.now();
     const { defaultJobSeconds } = resolveTier(deps.tiers, row.tier);
     void (async () => {
-      const paused = (await deps.pausedMs?.(row.id)) ?? 0;
-      const seconds = Math.max(0, (finishedAt - startedAt - paused) / 1000);
+      const pausedMs = paused ? ((await deps.pausedMs?.(row.id)) ?? 0) : 0;
+      const seconds = Math.max(0, (finishedAt - startedAt - pausedMs) / 1000);
       await deps.stores.estimator.recordDuration(row.tier, seconds, defaultJobSeconds);
     })().catch((err: unknown) => deps.onError(err, { jobId: row.id, during: 'estimator' }));
   };
