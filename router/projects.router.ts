@@ -1,10 +1,13 @@
-import { notFound } from '../src/errors.js';
+import type { Decision } from '../src/db/decisionsRepository.js';
 import type { ProjectRow } from '../src/db/projectsRepository.js';
+import { notFound, WardenError } from '../src/errors.js';
 import {
   createProjectInput,
+  decideInput,
   listProjectsInput,
   projectRefInput,
   toProjectView,
+  type ProjectDetailView,
   type ProjectView,
 } from './projects.schemas.js';
 import { authedProcedure, router } from './trpc.js';
@@ -26,10 +29,13 @@ export const projectsRouter = router({
     }),
 
   get: authedProcedure
+    .meta({ description: 'A project of the caller, with its pending decisions (oldest first)' })
     .input(projectRefInput)
-    .query(async ({ ctx, input }): Promise<ProjectView> => {
-      const row = await ctx.services.projects.getProject(ctx.user.id, input.projectId);
-      return toProjectView(owned(row, input.projectId));
+    .query(async ({ ctx, input }): Promise<ProjectDetailView> => {
+      const row = owned(await ctx.services.projects.getProject(ctx.user.id, input.projectId), input.projectId);
+      const decisions = ctx.services.risks?.decisions;
+      const pendingDecisions = decisions ? (await decisions.listDecisions(row.id, 0)).pending : [];
+      return { ...toProjectView(row), pendingDecisions };
     }),
 
   list: authedProcedure
@@ -59,5 +65,16 @@ export const projectsRouter = router({
       const { projects, clock } = ctx.services;
       const row = await projects.recordDecision(ctx.user.id, input.projectId, clock.now());
       return toProjectView(owned(row, input.projectId));
+    }),
+
+  decide: authedProcedure
+    .meta({ description: "Answer a project's pending decision with one of its choices; closes the planner's causality chain" })
+    .input(decideInput)
+    .mutation(async ({ ctx, input }): Promise<Decision> => {
+      const { risks, clock } = ctx.services;
+      if (!risks) throw new WardenError('SERVICE_UNAVAILABLE', 'the risk module is not running', { service: 'risks' });
+      const decided = await risks.decisions.decide({ ownerId: ctx.user.id, ...input, at: clock.now() });
+      if (!decided) throw notFound('pending decision', input.decisionId);
+      return decided;
     }),
 });

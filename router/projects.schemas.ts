@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { choiceSchema, type Decision } from '../src/db/decisionsRepository.js';
 import type { ProjectRow } from '../src/db/projectsRepository.js';
 
 /** Longest project name; the table's check says the same. */
@@ -19,6 +20,14 @@ export const createProjectInput = z.strictObject({
 
 export const projectRefInput = z.strictObject({ projectId: projectIdSchema });
 
+/** The owner's answer to a pending decision: one of the choices it offers. */
+export const decideInput = z.strictObject({
+  projectId: projectIdSchema,
+  // Like project ids: bounded, not shape-checked; a malformed id is NOT_FOUND.
+  decisionId: z.string().min(1).max(200),
+  choice: choiceSchema,
+});
+
 export const listProjectsInput = z
   .strictObject({
     limit: z.number().int().min(1).max(100).optional(),
@@ -33,6 +42,11 @@ export interface ProjectView {
   createdAt: string;
   lastActivityAt: string;
   lastDecisionAt: string | null;
+}
+
+/** projects.get: the project and its pending decisions, oldest first. */
+export interface ProjectDetailView extends ProjectView {
+  pendingDecisions: Decision[];
 }
 
 export function toProjectView(row: ProjectRow): ProjectView {

@@ -2,7 +2,7 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { RISK_RULES, type RiskRule } from '../src/domain/riskRules.js';
 import { WardenError } from '../src/errors.js';
-import { riskEventToJson, type RiskScope } from '../src/risk/riskEvent.js';
+import type { RiskScope } from '../src/risk/riskEvent.js';
 import { streamRiskEvents } from '../src/risk/riskEventStream.js';
 import type { RiskRuntime } from '../src/risk/riskRuntime.js';
 import type { AuthedContext } from './context.js';
@@ -21,8 +21,17 @@ const dismissInput = z.strictObject({
   projectId: projectIdSchema,
   rule: z.enum(RISK_RULES as [RiskRule, ...RiskRule[]]),
 });
-// Risk events keep no history: a reconnecting client's lastEventId is accepted and live events follow.
+// lastEventId is the riskId of the last event received (the SSE id); the stream resumes after it.
 const eventsInput = z.strictObject({ lastEventId: z.string().max(64).nullish() }).optional();
+/** A seq of the caller's log, as the opaque cursor of the next page. */
+const historyCursor = z.string().regex(/^[1-9]\d{0,14}$/, 'invalid cursor');
+const historyInput = z
+  .strictObject({
+    limit: z.number().int().min(1).max(100).optional(),
+    cursor: historyCursor.optional(),
+    order: z.enum(['newest', 'oldest']).optional(),
+  })
+  .optional();
 
 /** SPEC §5–§6 over tRPC. Project procedures are owner only: another user's project is NOT_FOUND. */
 export const risksRouter = router({
@@ -50,20 +59,47 @@ export const risksRouter = router({
     .meta({ description: 'Run the risk monitor now; the scan summary (counts, emitted facts, durations)' })
     .mutation(({ ctx }) => risksOf(ctx).monitor.scan()),
 
+  history: authedProcedure
+    .meta({ description: "The caller's stored risk facts (their own and their projects'), newest first unless order: 'oldest'; keyset-paginated" })
+    .input(historyInput)
+    .query(async ({ ctx, input }) => {
+      const limit = input?.limit ?? 20;
+      const order = input?.order ?? 'newest';
+      const from = input?.cursor === undefined ? null : Number(input.cursor);
+      const rows = await risksOf(ctx).facts.page(ctx.user.id, { order, from, limit: limit + 1 });
+      const items = rows.slice(0, limit);
+      const last = items.at(-1);
+      return {
+        items: items.map((r) => ({ seq: r.seq, ...r.event })),
+        nextCursor: rows.length > limit && last ? String(last.seq) : null,
+      };
+    }),
+
   events: authedProcedure
-    .meta({ description: 'Live RISK_DETECTED facts the caller may see: all for an admin, else their own and their projects' })
+    .meta({
+      description:
+        "RISK_DETECTED facts of the caller's own and their projects', resumable from lastEventId; an admin also sees every other fact live",
+    })
     .input(eventsInput)
-    .subscription(async function* ({ ctx, signal }) {
+    .subscription(async function* ({ ctx, input, signal }) {
       const risks = risksOf(ctx);
       const user = ctx.user;
       const { projects } = ctx.services;
-      const canSee = async (scope: RiskScope) => {
-        if (user.role === 'admin') return true;
+      const owns = async (scope: RiskScope) => {
         if (scope.kind === 'user') return scope.id === user.id;
         if (scope.kind === 'project') return (await projects.getProject(user.id, scope.id)) !== null;
         return false;
       };
-      const stream = streamRiskEvents({ bus: risks.bus, canSee, logger: ctx.services.log, ...(signal ? { signal } : {}) });
-      for await (const event of stream) yield tracked(event.fact.riskId, riskEventToJson(event));
+      const stream = streamRiskEvents({
+        bus: risks.bus,
+        facts: risks.facts,
+        userId: user.id,
+        owns,
+        seesOthers: user.role === 'admin',
+        lastEventId: input?.lastEventId ?? null,
+        logger: ctx.services.log,
+        ...(signal ? { signal } : {}),
+      });
+      for await (const event of stream) yield tracked(event.fact.riskId, event);
     }),
 });

@@ -26,6 +26,7 @@ import { createMemoryStores } from './redis/memory/createMemoryStores.js';
 import { createJobRuntime, type FinishedJob, type JobRuntime } from './jobs/createJobRuntime.js';
 import type { StepHandlers } from './jobs/stepHandlers.js';
 import { createAppInspector, type AppInspector, type AppInspectorOptions } from './inspector/appInspector.js';
+import type { RiskPlanner } from './risk/planners.js';
 import { createRiskRuntime } from './risk/riskRuntime.js';
 import { createRegisterService } from './registers/registerService.js';
 import { createChatRuntime } from './chat/createChat.js';
@@ -63,6 +64,8 @@ export interface AppOptions {
   onJobFinished?: (job: FinishedJob) => void | Promise<void>;
   /** The actor inspector's process name, flush interval and ring sizes (defaults in createInspector.ts). */
   inspector?: AppInspectorOptions;
+  /** Risk planners run besides the shipped build-failures planner (src/risk/planners.ts). */
+  planners?: readonly RiskPlanner[];
 }
 
 /** The running container: what createApp built, and how to start and stop it. */
@@ -166,6 +169,8 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
       ...(redis ? { redis } : {}),
       scanIntervalMs: config.riskScanSeconds * 1000,
       ...(config.riskScanThreads === undefined ? {} : { scanThreads: config.riskScanThreads }),
+      factRetentionDays: config.riskFactRetentionDays,
+      ...(options.planners ? { planners: options.planners } : {}),
     });
     services.risks = risks;
     steps.connections.push(() => risks.close());

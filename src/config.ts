@@ -32,6 +32,7 @@ const envSchema = z.object({
   WARDEN_MIDNIGHT_JITTER_SECONDS: z.coerce.number().int().min(0).default(300),
   WARDEN_RISK_SCAN_SECONDS: z.coerce.number().min(0).default(60),
   WARDEN_RISK_SCAN_THREADS: z.coerce.number().int().min(0).max(64).optional(),
+  WARDEN_RISK_FACT_RETENTION_DAYS: z.coerce.number().min(0).default(90),
   WARDEN_TIERS: jsonString(tierOverridesSchema).optional(),
   // Chat (SPEC §8): no base URL = the deterministic local model of the embedded default.
   WARDEN_LLM_BASE_URL: z.url().optional(),
@@ -72,6 +73,8 @@ export interface WardenConfig {
   riskScanSeconds: number;
   /** Risk scan worker threads; 0 = main thread; undefined = cores, at most 4. */
   riskScanThreads: number | undefined;
+  /** Stored risk facts older than this many days are purged; 0 keeps them forever. */
+  riskFactRetentionDays: number;
   tiers: TierTable;
   /** The chat model: OpenAI-compatible when `baseUrl` is set, else the local model. The key is never logged. */
   llm: {
@@ -147,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     midnightJitterSeconds: e.WARDEN_MIDNIGHT_JITTER_SECONDS,
     riskScanSeconds: e.WARDEN_RISK_SCAN_SECONDS,
     riskScanThreads: e.WARDEN_RISK_SCAN_THREADS,
+    riskFactRetentionDays: e.WARDEN_RISK_FACT_RETENTION_DAYS,
     tiers,
     llm: {
       baseUrl: e.WARDEN_LLM_BASE_URL,

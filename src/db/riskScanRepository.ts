@@ -11,7 +11,11 @@ import type { Sql } from './client.js';
 /** [userId, tier, token_budget_override, usage risk already emitted on the date]. */
 export type UserBudgetRow = [string, string, number | null, boolean];
 
-/** [projectId, last decision epoch ms | null, last activity epoch ms, consecutive failures, emitted bits]. */
+/**
+ * [projectId, decision reference epoch ms | null, last activity epoch ms, consecutive failures, emitted bits].
+ * The decision reference is the older of the last decision and the oldest pending one (least() skips
+ * nulls): both columns of the row itself, so the scan stays one pass over projects.
+ */
 export type ProjectSignalRow = [string, number | null, number, number, number];
 
 export interface ProjectFlagSwap {
@@ -67,7 +71,7 @@ export function createRiskScanRepository(sql: Sql): RiskScanRepository {
       // Epoch ms as bigint: parsed as an integer, measured faster than float8 text here.
       const query = sql`
         select id,
-               floor(extract(epoch from last_decision_at) * 1000)::bigint,
+               floor(extract(epoch from least(last_decision_at, oldest_pending_decision_at)) * 1000)::bigint,
                floor(extract(epoch from last_activity_at) * 1000)::bigint,
                consecutive_failures,
                risk_flags_emitted::int

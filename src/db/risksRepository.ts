@@ -14,6 +14,10 @@ export interface ProjectRiskRow {
   projectId: string;
   ownerId: string;
   lastActivityAt: number;
+  /**
+   * What stale_decision measures from: the last decision made or the oldest decision still pending,
+   * whichever is older (a decision left waiting is as stale as one made long ago); null with neither.
+   */
   lastDecisionAt: number | null;
   consecutiveFailures: number;
   ownerTier: string;
@@ -111,7 +115,7 @@ export function createRisksRepository(sql: Sql): RisksRepository {
       const rows = await sql`
         select p.id, p.owner_id, p.consecutive_failures, u.tier, u.token_budget_override,
                (extract(epoch from p.last_activity_at) * 1000)::float8 as last_activity_ms,
-               (extract(epoch from p.last_decision_at) * 1000)::float8 as last_decision_ms
+               (extract(epoch from least(p.last_decision_at, p.oldest_pending_decision_at)) * 1000)::float8 as last_decision_ms
         from projects p join users u on u.id = p.owner_id
         where p.id = ${projectId} and p.owner_id = ${ownerId}`;
       return rows[0] ? projectRiskRowSchema.parse(rows[0]) : null;
