@@ -120,6 +120,8 @@ function onListMessage(msg) {
       if (isNew) state.total++;
     }
     for (const g of msg.gone) if (state.actors.delete(g.jobId)) state.total = Math.max(0, state.total - 1);
+    // The list may hear of the open actor's move first: the detail follows at once (see currentOf).
+    if (state.detail && msg.upserts.some((a) => a.jobId === state.selected)) renderDetail(false);
   }
   renderListSoon();
 }
@@ -145,8 +147,8 @@ function select(jobId) {
   state.detail = null;
   $('detail-empty').hidden = true;
   $('detail-body').hidden = false;
-  $('d-job').textContent = jobId;
-  $('timeline').replaceChildren(h('li', { class: 'muted' }, 'Loading…'));
+  clearDetail(jobId);
+  showNotice('Loading…');
   renderList();
   setConn('detail', 'reconnecting');
   state.closeDetail = subscribe('inspector.events', { jobId }, {
@@ -155,10 +157,37 @@ function select(jobId) {
     onError: (err) => {
       setConn('detail', 'idle');
       if (isAuthError(err)) return signOut('Your token was refused: sign in again.');
-      $('timeline').replaceChildren(h('li', { class: 'muted' }, err.code === 'NOT_FOUND' ? 'Nothing is known of this job: no stored job, no ring buffer, not live.' : err.message));
-      $('d-status').replaceChildren();
+      // Nothing of the previous job may stay on screen under this id.
+      clearDetail(jobId);
+      showNotice(err.code === 'NOT_FOUND' ? 'Nothing is known of this job: no stored job, no ring buffer, not live.' : err.message);
     },
   });
+}
+
+/** Empties every part of the detail that belongs to a job, and hides the cards until data arrives. */
+function clearDetail(jobId) {
+  $('d-job').textContent = jobId;
+  const pill = $('d-status');
+  pill.className = 'pill';
+  pill.textContent = '';
+  pill.dataset.status = '';
+  $('d-await').hidden = true;
+  $('d-live').className = 'badge';
+  $('d-live').textContent = '';
+  $('d-facts').replaceChildren();
+  $('d-message').textContent = '';
+  $('chart').replaceChildren();
+  $('chart-note').textContent = '';
+  $('timeline').replaceChildren();
+  $('ring-note').textContent = '';
+  $('log-rows').replaceChildren();
+  $('detail-grid').hidden = true;
+  $('log-card').hidden = true;
+}
+
+function showNotice(text) {
+  $('d-notice').textContent = text;
+  $('d-notice').hidden = !text;
 }
 
 function closeDetail() {
@@ -220,12 +249,38 @@ function refreshSoon() {
   }, 600);
 }
 
+/**
+ * The actor's present, from the freshest of what the page holds: the detail stream's live actor, the
+ * list stream's entry for the same job (the two streams arrive independently), and the newest snapshot
+ * in the ring (records can be ahead of the live entry they were read with). Pill, facts and chart all
+ * read this one answer, so they never disagree. A job no process hosts answers from PostgreSQL.
+ */
+function currentOf(d) {
+  const job = d.history.job;
+  const snap = lastSnapshot(d.records);
+  if (!d.live) {
+    const status = job?.status ?? snap?.state?.split('.')[0] ?? null;
+    return { status, state: snap?.state ?? status, awaiting: job?.awaitingConfirmation ?? false, live: null };
+  }
+  const listed = state.actors.get(d.history.jobId);
+  let live = d.live;
+  if (listed && listed.updatedAt > live.updatedAt) live = { ...live, ...listed };
+  if (snap?.state && snap.at > live.updatedAt) {
+    return { status: snap.state.split('.')[0], state: snap.state, awaiting: snap.state.includes('awaitingConfirmation'), live };
+  }
+  return { status: live.status ?? live.state?.split('.')[0] ?? null, state: live.state, awaiting: live.awaitingConfirmation, live };
+}
+
 function renderDetail(full, added = []) {
   const d = state.detail;
   const job = d.history.job;
-  const live = d.live;
-  const status = live?.status ?? job?.status ?? lastSnapshot(d.records)?.state?.split('.')[0] ?? null;
-  const awaiting = live ? live.awaitingConfirmation : (job?.awaitingConfirmation ?? false);
+  const now = currentOf(d);
+  const live = now.live;
+  const status = now.status;
+  const awaiting = now.awaiting;
+  showNotice('');
+  $('detail-grid').hidden = false;
+  $('log-card').hidden = false;
   const pill = $('d-status');
   pill.className = `pill ${awaiting ? 's-awaiting' : `s-${status ?? 'none'}`}`;
   pill.textContent = status ?? '—';
@@ -241,7 +296,7 @@ function renderDetail(full, added = []) {
     ['iteration', live?.iteration ?? job?.iteration],
     ['age', live ? duration(ageOf(live)) : job ? duration(Date.now() - Date.parse(job.createdAt)) : undefined],
     ['host', live?.host],
-    ['state', live?.state ?? lastSnapshot(d.records)?.state],
+    ['state', now.state ?? undefined],
     ['events', live ? String(live.events) : undefined],
     ['seq', job?.seq],
   ].filter(([, v]) => v !== undefined && v !== null);
@@ -249,7 +304,7 @@ function renderDetail(full, added = []) {
   $('d-message').textContent = live?.message ?? job?.error ?? job?.goal ?? '';
   if (state.chart) {
     if (full || !$('chart').firstChild) buildChart($('chart'), state.chart);
-    const currentPath = live?.state ?? lastSnapshot(d.records)?.state ?? job?.status ?? null;
+    const currentPath = now.state ?? job?.status ?? null;
     paintChart($('chart'), state.chart, { records: d.records, transitions: d.history.transitions, currentPath, live: live !== null });
     $('chart-note').textContent = currentPath ? `in ${currentPath}` : '';
   }
