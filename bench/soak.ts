@@ -9,6 +9,7 @@
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { createWardenClient, type WardenClient } from '../src/client.js';
@@ -24,6 +25,8 @@ const { values } = parseArgs({
     users: { type: 'string', default: '20' },
     'submits-per-second': { type: 'string', default: '4' },
     readers: { type: 'string', default: '8' },
+    // Heap snapshots of the server after warm-up and at the end, to diff in Chrome DevTools.
+    'heap-snapshots': { type: 'boolean', default: false },
   },
 });
 const minutes = Number(values.minutes);
@@ -111,8 +114,9 @@ async function main(): Promise<void> {
   });
   const samples: SoakSample[] = [];
   const ready = new Promise<{ url: string; tokens: string[]; gc: boolean }>((resolve, reject) => {
-    child.on('message', (message: { ready?: true; url: string; tokens: string[]; gc: boolean; sample?: SoakSample }) => {
+    child.on('message', (message: { ready?: true; url: string; tokens: string[]; gc: boolean; sample?: SoakSample; snapshotWritten?: string }) => {
       if (message.sample) samples.push(message.sample);
+      else if (message.snapshotWritten) console.log(`heap snapshot: ${message.snapshotWritten}`);
       else if (message.ready) resolve(message);
     });
     child.once('exit', (code) => reject(new Error(`soak server exited (code ${code})`)));
@@ -165,6 +169,13 @@ async function main(): Promise<void> {
         await sleep(500);
       }
     };
+    const snapshot = (label: string) => {
+      if (!values['heap-snapshots'] || !child.connected) return;
+      const dir = new URL('./results/', import.meta.url);
+      mkdirSync(dir, { recursive: true });
+      child.send({ snapshot: fileURLToPath(new URL(`soak-${new Date(startedAt).toISOString().replace(/[:.]/g, '-')}-${label}.heapsnapshot`, dir)) });
+    };
+    const warmedUp = setTimeout(() => snapshot('warm'), warmUpMs);
     const progress = setInterval(() => {
       const last = samples.at(-1);
       const calls = [...latencies.values()].reduce((n, l) => n + l.length, 0);
@@ -173,6 +184,8 @@ async function main(): Promise<void> {
     }, 30_000);
     await Promise.all([submitter(), ...Array.from({ length: readers }, reader), follower(), follower()]);
     clearInterval(progress);
+    clearTimeout(warmedUp);
+    snapshot('end');
     const seconds = (Date.now() - startedAt) / 1000;
 
     const fromMs = startedAt + warmUpMs;

@@ -3,7 +3,8 @@
  * load generator's allocations would otherwise be in the same heap).
  *
  *   env: DATABASE_URL, REDIS_URL, SOAK_SCHEMA, SOAK_KEY_PREFIX, SOAK_USERS, SOAK_SAMPLE_MS
- *   IPC out: { ready, url, tokens }, then { sample } every SOAK_SAMPLE_MS; IPC in: 'stop' (closes, exits).
+ *   IPC out: { ready, url, tokens }, then { sample } every SOAK_SAMPLE_MS; IPC in: 'stop' (closes, exits),
+ *   { snapshot: path } (writes a V8 heap snapshot there after a full GC, answers { snapshotWritten }).
  *
  * A full collection before each sample makes heapUsed the live heap, not the live heap plus whatever
  * garbage the last minor collections left, so the slope shows retention. (`gc` is obtained through V8
@@ -11,7 +12,7 @@
  * scan's worker threads.)
  */
 import { randomBytes } from 'node:crypto';
-import { setFlagsFromString } from 'node:v8';
+import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { z } from 'zod';
 import { createApp } from '../../src/app.js';
@@ -74,7 +75,14 @@ const sample = (): SoakSample => {
 const timer = setInterval(() => process.send?.({ sample: sample() }), env.SOAK_SAMPLE_MS);
 process.send?.({ ready: true, url, tokens, gc: gc !== undefined });
 
+const snapshotRequest = z.object({ snapshot: z.string() });
 process.on('message', (message) => {
+  const request = snapshotRequest.safeParse(message);
+  if (request.success) {
+    gc?.();
+    process.send?.({ snapshotWritten: writeHeapSnapshot(request.data.snapshot) });
+    return;
+  }
   if (message !== 'stop') return;
   clearInterval(timer);
   void app.close().then(() => process.exit(0));
