@@ -52,9 +52,13 @@ async function start(): Promise<{ child: ChildProcess; url: string; banner: stri
   return { child, url, banner: lines.join('\n') };
 }
 
-/** Mints a token with the CLI a newcomer uses (it finds the embedded server and its secret). */
+/**
+ * Mints a token with the CLI a newcomer uses (it finds the embedded server and its secret). Using the
+ * server that npm start runs is the expected case: nothing on stderr (it once printed a JSON warning).
+ */
 async function mintToken(user: string, tier: string): Promise<string> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/token.ts', '--user', user, '--tier', tier], { env });
+  const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/token.ts', '--user', user, '--tier', tier], { env });
+  expect(stderr).toBe('');
   return stdout.trim().split('\n').at(-1) ?? '';
 }
 
