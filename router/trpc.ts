@@ -176,11 +176,10 @@ const authenticated = t.middleware(async ({ ctx, next, getRawInput, type, signal
     return result;
   }
   if (!release) return result;
-  // A refusal thrown mid-stream (e.g. NOT_FOUND from a generator) gets its code too, not a 500.
-  const mapStreamError = (err: unknown) => {
-    const error = getTRPCErrorFromUnknown(err);
-    return wardenErrorOf(error) ? mapWardenError(ctx, error) : err;
-  };
+  // A WardenError thrown mid-stream (e.g. NOT_FOUND from a generator) gets its code too, not a 500. A
+  // TRPCError is left alone: a router may have chosen its code on purpose (chat.stream avoids 5xx codes,
+  // which make the SSE link reconnect and run the subscription again).
+  const mapStreamError = (err: unknown) => (err instanceof WardenError ? mapWardenError(ctx, getTRPCErrorFromUnknown(err)) : err);
   return { ...result, data: releasingStream(result.data, release, signal, mapStreamError) };
 });
 
