@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', '.data', 'bench/results', '**/.scratch/**', 'src/inspector/public/**'] },
+  { ignores: ['node_modules', 'dist', '.data', 'bench/results', 'test-results', '**/.scratch/**', 'src/inspector/public/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

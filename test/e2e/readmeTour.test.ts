@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,10 +23,15 @@ const README_URL = 'http://127.0.0.1:3000';
 const db = await useTestDb('readme_tour');
 const redis = useTestRedis('readme-tour');
 const state = mkdtempSync(join(tmpdir(), 'warden-tour-'));
-const snippetFile = join(ROOT, `.tour-snippet-${randomUUID().slice(0, 8)}.ts`);
+// The snippet imports './src/client.js', as from the checkout's root: it is saved in a folder of
+// test-results/ (git-ignored, not linted) where `src` links to the checkout's src/.
+const snippetDir = join(ROOT, 'test-results', `tour-${randomUUID().slice(0, 8)}`);
+const snippetFile = join(snippetDir, 'snippet.ts');
+mkdirSync(snippetDir, { recursive: true });
+symlinkSync(join(ROOT, 'src'), join(snippetDir, 'src'), 'dir');
 afterAll(() => {
   rmSync(state, { recursive: true, force: true });
-  rmSync(snippetFile, { force: true });
+  rmSync(snippetDir, { recursive: true, force: true });
 });
 
 const env: NodeJS.ProcessEnv = {
@@ -148,7 +153,7 @@ describe("README's tour, verbatim", () => {
     expect(vars.TOKEN?.split('.')).toHaveLength(3);
     expect(outputs.at(-1)?.stdout).toMatch(/ready/);
 
-    // 2. The typed-client snippet, saved beside src/ as a reader would, run until its job is ready.
+    // 2. The typed-client snippet, saved where './src/client.js' resolves, run until its job is ready.
     writeFileSync(snippetFile, snippet.code.replaceAll(README_URL, url));
     const snippetRun = spawn(process.execPath, ['--import', 'tsx', snippetFile], { cwd: ROOT, env: { ...env, TOKEN: vars.TOKEN ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(snippetRun);
