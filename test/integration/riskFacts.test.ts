@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/clock.js';
 import { migrate } from '../../src/db/migrate.js';
+import { createRiskFactsRepository } from '../../src/db/riskFactsRepository.js';
 import { createProjectsRepository } from '../../src/db/projectsRepository.js';
 import { createUsersRepository } from '../../src/db/usersRepository.js';
 import { createRiskFact } from '../../src/domain/riskFact.js';
@@ -60,7 +61,15 @@ describe('the risk fact log', () => {
   });
 
   it('numbers a user’s facts without gaps or repeats when they are published at once', async () => {
-    const ids = await Promise.all(Array.from({ length: 20 }, () => publish({ kind: 'user', id: 'busy' })));
+    // Straight to the log from two pools (two processes): the bus would take one scope's publishes in turn.
+    const pools = [runtime.facts, createRiskFactsRepository(db.connect(5))];
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const fact = createRiskFact({ riskType: 'SOME_RISK', severity: '0.70', timestamp: clock.now() });
+        await pools[i % 2]!.record({ type: 'RISK_DETECTED', scope: { kind: 'user', id: 'busy' }, fact });
+        return fact.riskId;
+      }),
+    );
     const stored = await runtime.facts.after('busy', 0);
     expect(stored.map((s) => s.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(new Set(stored.map((s) => s.event.fact.riskId))).toEqual(new Set(ids));
