@@ -16,6 +16,7 @@ describe('usersRepository', () => {
       tier: 'partner',
       tokenBudgetOverride: null,
       isAdmin: false,
+      tokenVersion: 0,
       createdAt: '2026-03-01T10:00:00.000Z',
       updatedAt: '2026-03-01T10:00:00.000Z',
     });
