@@ -3,6 +3,8 @@
  * them it starts the embedded default (a real PostgreSQL from npm binaries, the in-process Redis
  * stand-in) and says so. SIGTERM/SIGINT shut down gracefully; a second signal exits at once.
  */
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type WardenConfig } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embeddedPostgres.js';
@@ -52,7 +54,8 @@ async function main(): Promise<void> {
 
 /** The start-up banner: where Warden listens and what it runs on (URLs without passwords). */
 function banner(config: WardenConfig, url: string, embedded: EmbeddedPostgres | undefined): string {
-  const lines = [``, `  Warden listening on ${url}`, `    API       ${url}/trpc   health ${url}/healthz   metrics ${url}/metrics`, `    inspector ${url}/inspector/   (admin token: npm run token -- --user admin --tier cto_scale --admin)`];
+  const token = tokenCommand();
+  const lines = [``, `  Warden listening on ${url}`, `    API       ${url}/trpc   health ${url}/healthz   metrics ${url}/metrics`, `    inspector ${url}/inspector/   (admin token: ${token} --user admin --tier cto_scale --admin)`];
   if (!config.databaseUrl && !config.redisUrl) {
     lines.push(`    mode      embedded, single-process (set DATABASE_URL and REDIS_URL for real servers)`);
   }
@@ -69,11 +72,20 @@ function banner(config: WardenConfig, url: string, embedded: EmbeddedPostgres | 
     // With real servers, a token is only good if npm run token writes the user to the same database and
     // signs with the same secret as this server: say so where the command is shown.
     config.databaseUrl
-      ? `    token     DATABASE_URL=… WARDEN_SECRET=… npm run token -- --user alice --tier partner   (the same DATABASE_URL and WARDEN_SECRET as this server)`
-      : `    token     npm run token -- --user alice --tier partner`,
+      ? `    token     DATABASE_URL=… WARDEN_SECRET=… ${token} --user alice --tier partner   (the same DATABASE_URL and WARDEN_SECRET as this server)`
+      : `    token     ${token} --user alice --tier partner`,
     ``,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * How to mint a token from here: `npm run token --` from the sources (tsx), the built CLI beside this
+ * file when running from a build (a production image may have no tsx to run the npm script with).
+ */
+function tokenCommand(): string {
+  if (import.meta.url.endsWith('.ts')) return 'npm run token --';
+  return `node ${relative(process.cwd(), fileURLToPath(new URL('./cli/token.js', import.meta.url)))}`;
 }
 
 /** A connection URL safe to print: the password (and nothing else) removed. */

@@ -51,14 +51,16 @@ afterAll(async () => {
   await exited;
 });
 
-/** Starts the built server and resolves with its URL once the banner says where it listens. */
-function startBuilt(): Promise<string> {
+/** Starts the built server; resolves with its URL and banner once the banner is printed (its token line is last). */
+function startBuilt(): Promise<{ url: string; banner: string }> {
   const child = spawn(process.execPath, [`${outDir}/src/main.js`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   server = child;
-  return new Promise<string>((resolve, reject) => {
+  const lines: string[] = [];
+  return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = /Warden listening on (http:\/\/\S+)/.exec(line);
-      if (match?.[1]) resolve(match[1]);
+      lines.push(line);
+      const banner = lines.join('\n');
+      if (line.includes('    token ')) resolve({ url: /Warden listening on (http:\/\/\S+)/.exec(banner)?.[1] ?? '', banner });
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -75,7 +77,11 @@ describe('npm run build, then node dist/src/main.js', () => {
   }, 300_000);
 
   it('starts without tsx and serves the inspector page from the built assets', async () => {
-    url = await startBuilt();
+    const started = await startBuilt();
+    url = started.url;
+    const { banner } = started;
+    // The banner names the built token command, not the npm script (which needs tsx).
+    expect(banner).toContain(`node ${outDir}/src/cli/token.js --user alice --tier partner`);
     expect(((await (await fetch(`${url}/healthz`)).json()) as { status: string }).status).toBe('ok');
     const page = await fetch(`${url}/inspector/`);
     expect(page.status).toBe(200);
