@@ -9,7 +9,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 
 # Compile to dist/ (with the Lua scripts, SQL migrations and inspector page copied beside the code),
-# then drop the dev dependencies: the image runs plain `node`, no tsx, no TypeScript.
+# then drop the dev dependencies: the image runs plain `node`, without tsx. (typescript itself stays in
+# node_modules, unused: @trpc/server declares it as a peer dependency, and npm installs peers.)
 COPY . .
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
