@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { isTerminal } from '../../actors/jobTransitions.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -9,6 +7,7 @@ import { createJobEventLog } from '../helpers/jobEventLog.js';
 import { seedOwners, startTestRuntime } from '../helpers/jobRuntimeHarness.js';
 import { useTestDb } from '../helpers/testDb.js';
 import { useTestRedis } from '../helpers/testRedis.js';
+import { startWorkerProcess } from '../helpers/workerProcess.js';
 
 /**
  * Chaos: three worker processes, one of them SIGKILLed and started again every few seconds for a minute
@@ -22,32 +21,8 @@ const JOBS = 1_000;
 const CHAOS_MS = 60_000;
 const LEASE_SECONDS = 3;
 
-interface Child {
-  process: ChildProcess;
-  processId: string;
-}
-
-async function startChild(): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/runtimeProcess.ts'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: db.url,
-      DB_SCHEMA: db.schema,
-      REDIS_URL: redis.url,
-      KEY_PREFIX: redis.prefix,
-      WORKERS: '8',
-      LEASE_SECONDS: String(LEASE_SECONDS),
-      HEARTBEAT_SECONDS: '1',
-    },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) {
-    const ready = /^ready (\S+)$/.exec(line);
-    if (ready?.[1]) return { process: child, processId: ready[1] };
-  }
-  throw new Error('worker process exited before it was ready');
-}
+// stderr unread: a killed worker's last words are expected noise here.
+const startChild = () => startWorkerProcess(db, redis, { workers: 8, leaseSeconds: LEASE_SECONDS, heartbeatSeconds: 1 });
 
 describe('chaos: a process killed and restarted every few seconds', () => {
   it('ends every job once, gapless, with no slot left and each takeover within a lease', { timeout: 180_000 }, async () => {

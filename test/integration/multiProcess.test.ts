@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { isTerminal } from '../../actors/jobTransitions.js';
 import { createJobsRepository } from '../../src/db/jobsRepository.js';
@@ -10,6 +8,7 @@ import { createJobEventLog } from '../helpers/jobEventLog.js';
 import { seedOwners, startTestRuntime } from '../helpers/jobRuntimeHarness.js';
 import { useTestDb } from '../helpers/testDb.js';
 import { useTestRedis } from '../helpers/testRedis.js';
+import { startWorkerProcess } from '../helpers/workerProcess.js';
 
 const db = await useTestDb('multi_process');
 const redis = useTestRedis('multi-process');
@@ -18,36 +17,7 @@ const jobs = createJobsRepository(db.sql);
 const JOBS = 300;
 const LEASE_SECONDS = 2;
 
-interface Child {
-  process: ChildProcess;
-  processId: string;
-  stderr: string[];
-}
-
-/** Starts a worker process (test/fixtures/runtimeProcess.ts) and resolves once it takes jobs. */
-async function startChild(): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/runtimeProcess.ts'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: db.url,
-      DB_SCHEMA: db.schema,
-      REDIS_URL: redis.url,
-      KEY_PREFIX: redis.prefix,
-      WORKERS: '8',
-      LEASE_SECONDS: String(LEASE_SECONDS),
-      HEARTBEAT_SECONDS: '0.5',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stderr: string[] = [];
-  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) {
-    const ready = /^ready (\S+)$/.exec(line);
-    if (ready?.[1]) return { process: child, processId: ready[1], stderr };
-  }
-  throw new Error(`worker process exited before it was ready: ${stderr.join('')}`);
-}
+const startChild = () => startWorkerProcess(db, redis, { workers: 8, leaseSeconds: LEASE_SECONDS, heartbeatSeconds: 0.5 });
 
 describe('three processes, one killed', () => {
   it('finishes every job exactly once after a SIGKILL, with no seq gap or duplicate and no slot left held', { timeout: 90_000 }, async () => {
