@@ -20,7 +20,7 @@ export interface DailyCounts {
   tokensUsed: number;
 }
 
-/** Every user's counts for the UTC date of `at` that has any (the rebuild of the hot counters). */
+/** The counts of every user who has some on the UTC date of `at` (the rebuild of the hot counters). */
 export async function readDailyCounts(sql: Sql, at: number): Promise<DailyCounts[]> {
   const day = utcDate(at);
   // Instants, not dates: a date compared with a timestamptz would be read in the session's time zone.
