@@ -68,6 +68,10 @@ export function hardIterationCap(limits: Pick<TierLimits, 'iterationDepth'>): nu
   return 3 * limits.iterationDepth;
 }
 
+/** SPEC §4's refusal of an LLM call (a chat turn, a job step) once the day's token budget is spent. */
+export const TOKEN_LIMIT_MESSAGE = (used: number, limit: number) =>
+  `Daily token limit reached (${used}/${limit}). Resets at midnight UTC.`;
+
 /** A user's token budget: their override when set, else the tier's; -1 is unlimited (SPEC §1). */
 export function tokenBudget(limits: TierLimits, override: number | null | undefined): number {
   return override ?? limits.tokensPerDay;

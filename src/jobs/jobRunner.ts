@@ -3,7 +3,7 @@ import { STEP_STATUSES, isTerminal, type JobStatus, type StepStatus } from '../.
 import type { Clock } from '../clock.js';
 import type { JobRow } from '../db/jobRows.js';
 import type { JobToRun } from '../db/jobRuntimeQueries.js';
-import { resolveTier, tokenBudget, type TierTable } from '../domain/tiers.js';
+import { resolveTier, TOKEN_LIMIT_MESSAGE, tokenBudget, type TierTable } from '../domain/tiers.js';
 import { isWardenError } from '../errors.js';
 import type { ClaimRef } from '../redis/claimStore.js';
 import type { HotStores } from '../redis/hotStores.js';
@@ -51,9 +51,6 @@ export interface HostedJob {
   readonly holding: boolean;
   readonly done: Promise<RunOutcome>;
 }
-
-export const TOKEN_LIMIT_MESSAGE = (used: number, limit: number) =>
-  `Daily token limit reached (${used}/${limit}). Resets at midnight UTC.`;
 
 /**
  * Hosts one claimed job: opens its actor from the last persisted snapshot, then
