@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { MAX_RISKS_PER_REGISTER, MITIGATION_KINDS, RISK_CATEGORIES, type RegisterRisk } from '../domain/riskRegister.js';
-import { statedSummarySchema, type StatedSummary } from '../domain/riskRegisterStated.js';
+import { statedSummarySchema, type RegisterHeader } from '../domain/riskRegisterStated.js';
 import { notFound, WardenError } from '../errors.js';
 import type { Sql, TransactionSql } from './client.js';
 import { isoFromDb, toDate, type Instant } from './instant.js';
@@ -10,16 +10,9 @@ import { isForeignKeyViolation } from './pgErrors.js';
 import { createRegisterPortfolioQueries, type RegisterPortfolioQueries } from './registerPortfolioQueries.js';
 
 /** A register's header as stored; times are ISO strings. */
-export interface RegisterRow {
+export interface RegisterRow extends RegisterHeader {
   id: string;
   ownerId: string;
-  title: string;
-  subject: string;
-  reviewer: string | null;
-  /** YYYY-MM-DD */
-  reviewedOn: string | null;
-  assessment: string | null;
-  stated: StatedSummary;
   createdAt: string;
   updatedAt: string;
 }
@@ -35,14 +28,8 @@ export interface RegisterListRow extends RegisterRow {
   scores: number[];
 }
 
-export interface NewRegister {
+export interface NewRegister extends RegisterHeader {
   ownerId: string;
-  title: string;
-  subject: string;
-  reviewer: string | null;
-  reviewedOn: string | null;
-  assessment: string | null;
-  stated: StatedSummary;
   risks: readonly RegisterRisk[];
   now: Instant;
   id?: string;

@@ -82,3 +82,15 @@ export interface Unverifiable {
   reason: string;
   line: number | null;
 }
+
+/** What a register says about itself, as written: the header of a stored, imported or listed register. */
+export interface RegisterHeader {
+  title: string;
+  subject: string;
+  reviewer: string | null;
+  /** YYYY-MM-DD */
+  reviewedOn: string | null;
+  assessment: string | null;
+  /** The summary as it was written (imported registers); `{}` when none was. */
+  stated: StatedSummary;
+}

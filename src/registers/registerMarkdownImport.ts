@@ -1,5 +1,5 @@
 import { levelFromName, MAX_RISKS_PER_REGISTER, RISK_LEVELS, type RegisterRisk, type RiskLevel } from '../domain/riskRegister.js';
-import type { StatedSummary } from '../domain/riskRegisterStated.js';
+import type { RegisterHeader, StatedSummary } from '../domain/riskRegisterStated.js';
 import { readBlocks, type Block } from './markdownBlocks.js';
 import { readRiskTable, type ImportProblem } from './registerRiskTable.js';
 import { isCalendarDate } from '../domain/calendarDate.js';
@@ -7,14 +7,7 @@ import { isCalendarDate } from '../domain/calendarDate.js';
 export type { ImportProblem } from './registerRiskTable.js';
 
 /** A register read from a BMAD-style risk profile: its header, what its summary states, its risks. */
-export interface ParsedRegister {
-  title: string;
-  subject: string;
-  reviewer: string | null;
-  /** YYYY-MM-DD */
-  reviewedOn: string | null;
-  assessment: string | null;
-  stated: StatedSummary;
+export interface ParsedRegister extends RegisterHeader {
   risks: RegisterRisk[];
 }
 

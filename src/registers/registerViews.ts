@@ -1,18 +1,10 @@
 import type { RegisterRow } from '../db/registersRepository.js';
 import type { Gate, LevelCounts } from '../domain/riskRegister.js';
-import type { StatedSummary } from '../domain/riskRegisterStated.js';
+import type { RegisterHeader } from '../domain/riskRegisterStated.js';
 
 /** A register's header as the API shows it; times are ISO strings. */
-export interface RegisterView {
+export interface RegisterView extends RegisterHeader {
   registerId: string;
-  title: string;
-  subject: string;
-  reviewer: string | null;
-  /** YYYY-MM-DD */
-  reviewedOn: string | null;
-  assessment: string | null;
-  /** The summary as it was written (imported registers); `{}` when none was. */
-  stated: StatedSummary;
   riskCount: number;
   createdAt: string;
   updatedAt: string;
