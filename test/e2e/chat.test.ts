@@ -1,20 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { TRPCClientError } from '@trpc/client';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AppRouter } from '../../router/appRouter.js';
 import { DEFAULT_SYSTEM_PROMPT } from '../../src/chat/chatPrompt.js';
 import type { ChatStreamEvent } from '../../src/chat/streamTurn.js';
 import type { WardenClient } from '../../src/client.js';
 import { utcDate } from '../../src/clock.js';
 import { echoReply, startFakeLlmServer, type FakeLlmServer } from '../helpers/fakeLlmServer.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
+import { rejection, type ClientError } from '../helpers/rejection.js';
 
 /**
  * Chat end to end: Warden on a free port with the OpenAI-compatible model
  * pointed at a local chat-completions server (test/helpers/fakeLlmServer.ts), driven by the typed
  * client. What the model was sent is asserted on what that server received.
  */
-type ClientError = TRPCClientError<AppRouter>;
 
 let fake: FakeLlmServer;
 let t: TestApp;
@@ -33,15 +31,6 @@ beforeAll(async () => {
 beforeEach(() => {
   fake.reply = echoReply;
 });
-
-async function rejection(call: Promise<unknown>): Promise<ClientError> {
-  const outcome: unknown = await call.then(
-    () => new Error('expected the call to fail'),
-    (err: unknown) => err,
-  );
-  if (!(outcome instanceof TRPCClientError)) throw outcome;
-  return outcome as ClientError;
-}
 
 /** Every event of a chat.stream until it completes, or the error it ends with. */
 function streamOf(client: WardenClient, input: { conversationId?: string; message: string; lastEventId?: string }) {

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { TRPCClientError } from '@trpc/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCHEDULE_MESSAGE } from '../../actors/jobLifecycle.machine.js';
 import { STAGE_LABELS, type JobStatus } from '../../actors/jobTransitions.js';
-import type { AppRouter } from '../../router/appRouter.js';
 import { secretKey, signToken } from '../../src/auth/tokens.js';
 import type { WardenClient } from '../../src/client.js';
 import { nextUtcMidnight, systemClock } from '../../src/clock.js';
@@ -12,13 +10,13 @@ import { createLogger } from '../../src/log.js';
 import { follow, type Followed } from '../helpers/followJobEvents.js';
 import { createHeldSteps } from '../helpers/heldSteps.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
+import { rejection, type ClientError } from '../helpers/rejection.js';
 
 /**
  * The jobs API end to end: Warden on a free port against the real Redis and
  * PostgreSQL, driven by the typed client. Step handlers are deterministic: checks fail on demand
  * (`fail-checks:N` in the goal) and a goal with `hold` waits at each step until the test releases it.
  */
-type ClientError = TRPCClientError<AppRouter>;
 
 const HAPPY_PATH: JobStatus[] = ['queued', 'starting', 'scaffold', 'code', 'deps', 'checks', 'ready'];
 const held = createHeldSteps();
@@ -49,16 +47,6 @@ beforeAll(async () => {
 });
 
 afterEach(() => expect(runtimeErrors).toEqual([]));
-
-/** The TRPCClientError a call rejects with (fails the test if it resolves). */
-async function rejection(call: Promise<unknown>): Promise<ClientError> {
-  const outcome: unknown = await call.then(
-    () => new Error('expected the call to fail'),
-    (err: unknown) => err,
-  );
-  if (!(outcome instanceof TRPCClientError)) throw outcome;
-  return outcome as ClientError;
-}
 
 const seqs = (f: Followed) => f.events.map((e) => e.data.seq);
 const hasSeq = (seq: number) => (f: Followed) => f.events.some((e) => e.data.seq === seq);

@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { TRPCClientError } from '@trpc/client';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AppRouter } from '../../router/appRouter.js';
 import type { WardenClient } from '../../src/client.js';
 import type { RiskEvent } from '../../src/risk/riskEvent.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
+import { rejection } from '../helpers/rejection.js';
 
 /**
  * Risk registers end to end: Warden on a free port against the real Redis and
  * PostgreSQL, driven by the typed client.
  */
-type ClientError = TRPCClientError<AppRouter>;
 
 const EXAMPLE = readFileSync(new URL('../fixtures/risk-profile-example.md', import.meta.url), 'utf8');
 const TABLE_HEAD = '| Risk ID | Category | Description | Probability | Impact |\n| --- | --- | --- | --- | --- |\n';
@@ -31,15 +29,6 @@ beforeAll(async () => {
     aliceEvents.push(event);
   });
 });
-
-async function rejection(call: Promise<unknown>): Promise<ClientError> {
-  const outcome: unknown = await call.then(
-    () => new Error('expected the call to fail'),
-    (err: unknown) => err,
-  );
-  if (!(outcome instanceof TRPCClientError)) throw outcome;
-  return outcome as ClientError;
-}
 
 async function countRows(): Promise<{ registers: number; risks: number }> {
   const [row] = await t.db.sql<{ registers: number; risks: number }[]>`

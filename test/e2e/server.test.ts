@@ -1,22 +1,10 @@
-import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppRouter } from '../../router/appRouter.js';
 import { createApp } from '../../src/app.js';
 import { nextUtcMidnight } from '../../src/clock.js';
 import type { WardenClient } from '../../src/client.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
+import { rejection } from '../helpers/rejection.js';
 
-type ClientError = TRPCClientError<AppRouter>;
-
-/** The TRPCClientError a call rejects with (fails the test if it resolves). */
-async function rejection(call: Promise<unknown>): Promise<ClientError> {
-  const outcome: unknown = await call.then(
-    () => new Error('expected the call to fail'),
-    (err: unknown) => err,
-  );
-  if (!(outcome instanceof TRPCClientError)) throw outcome;
-  return outcome as ClientError;
-}
 
 interface RawAnswer {
   status: number;
