@@ -13,6 +13,25 @@ const MIDNIGHT = '2031-03-15T00:00:00.000Z';
 const NEXT_MIDNIGHT = Date.parse('2031-03-16T00:00:00.000Z');
 
 describe.each(implementations)('QuotaStore on %s', (_name, impl) => {
+  it('restores a rebuilt day: raises the counters to the recorded counts, never lowers them, expiry set once', async () => {
+    const clock = createManualClock('2031-03-14T12:00:00Z');
+    const { stores } = impl.open(clock);
+    const [fresh, ahead] = [uid('fresh'), uid('ahead')];
+    await stores.quotas.restore(fresh, '2031-03-14', 3);
+    expect(await stores.quotas.usage(fresh, 5)).toMatchObject({ used: 3, remaining: 2 });
+    expect(await stores.quotas.expiresAt(fresh, '2031-03-14')).toBe(Date.parse(MIDNIGHT));
+    // Admissions made after the rebuild read PostgreSQL stay counted.
+    for (let i = 0; i < 4; i++) await stores.quotas.admit(ahead, 5);
+    await stores.quotas.restore(ahead, '2031-03-14', 2);
+    expect(await stores.quotas.usage(ahead, 5)).toMatchObject({ used: 4 });
+    expect(await stores.quotas.admit(fresh, 5)).toMatchObject({ admitted: true, used: 4 });
+
+    await stores.tokens.restore(fresh, '2031-03-14', 900);
+    await stores.tokens.add(fresh, 100);
+    await stores.tokens.restore(fresh, '2031-03-14', 500);
+    expect(await stores.tokens.used(fresh)).toBe(1000);
+  });
+
   it('admits exactly the limit out of 1,000 concurrent admissions of one bootstrapper user', async () => {
     const clock = createManualClock('2031-03-14T12:00:00Z');
     const { stores, peers } = impl.open(clock, { peers: 4 });

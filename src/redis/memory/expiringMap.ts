@@ -72,3 +72,12 @@ export class ExpiringMap<V> {
     }
   }
 }
+
+/**
+ * restoreCounter.lua on the stand-in: raises a dated counter to the recorded count (never lowers it)
+ * and gives it its expiry if it has none.
+ */
+export function restoreCounter(counters: ExpiringMap<number>, key: string, count: number, expiresAt: number): void {
+  if ((counters.get(key) ?? 0) < count) counters.set(key, count);
+  counters.expireAtIfNone(key, expiresAt);
+}

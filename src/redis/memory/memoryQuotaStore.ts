@@ -2,7 +2,7 @@ import { nextUtcMidnight, utcDate, type Clock } from '../../clock.js';
 import type { QuotaStore } from '../quotaStore.js';
 import { assertCount, assertId } from '../storeArgs.js';
 import { atomically } from './atomically.js';
-import { ExpiringMap } from './expiringMap.js';
+import { ExpiringMap, restoreCounter } from './expiringMap.js';
 
 /** The stand-in's QuotaStore: the same dated counters and set-once expiry as admitJob.lua. */
 export function createMemoryQuotaStore(clock: Clock): QuotaStore {
@@ -51,9 +51,7 @@ export function createMemoryQuotaStore(clock: Clock): QuotaStore {
       atomically(() => {
         assertId('userId', userId);
         assertCount('count', count);
-        const k = key(userId, date);
-        if ((counters.get(k) ?? 0) < count) counters.set(k, count);
-        counters.expireAtIfNone(k, nextUtcMidnight(Date.parse(`${date}T00:00:00Z`)));
+        restoreCounter(counters, key(userId, date), count, nextUtcMidnight(Date.parse(`${date}T00:00:00Z`)));
       }),
 
     expiresAt: (userId, date = utcDate(clock.now())) =>

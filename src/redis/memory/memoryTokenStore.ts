@@ -2,7 +2,7 @@ import { nextUtcMidnight, utcDate, type Clock } from '../../clock.js';
 import { assertCount, assertId } from '../storeArgs.js';
 import { TOKEN_GRACE_MS, tokenCheck, type TokenStore } from '../tokenStore.js';
 import { atomically } from './atomically.js';
-import { ExpiringMap } from './expiringMap.js';
+import { ExpiringMap, restoreCounter } from './expiringMap.js';
 
 /** The stand-in's TokenStore: dated counters with the same expiry rule as addTokens.lua. */
 export function createMemoryTokenStore(clock: Clock): TokenStore {
@@ -31,9 +31,7 @@ export function createMemoryTokenStore(clock: Clock): TokenStore {
       atomically(() => {
         assertId('userId', userId);
         assertCount('count', count);
-        const k = key(userId, date);
-        if ((counters.get(k) ?? 0) < count) counters.set(k, count);
-        counters.expireAtIfNone(k, nextUtcMidnight(Date.parse(`${date}T00:00:00Z`)) + TOKEN_GRACE_MS);
+        restoreCounter(counters, key(userId, date), count, nextUtcMidnight(Date.parse(`${date}T00:00:00Z`)) + TOKEN_GRACE_MS);
       }),
   };
 }
