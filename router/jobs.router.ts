@@ -4,7 +4,6 @@ import type { JobService } from '../src/jobs/jobService.js';
 import type { JobEvent } from '../src/redis/jobEvent.js';
 import type { AuthedContext } from './context.js';
 import { jobEventsInput, jobRefInput, listJobsInput, submitJobInput } from './jobs.schemas.js';
-import { toTRPCError, wardenErrorOf } from './errorMapping.js';
 import { authedProcedure, router } from './trpc.js';
 
 /** The job service, or SERVICE_UNAVAILABLE when this server runs without the job runtime. */
@@ -14,17 +13,9 @@ export function jobsOf(ctx: AuthedContext): JobService {
   return jobs;
 }
 
-/**
- * Each event with its seq as the SSE id, which the client sends back as `lastEventId` on reconnect. A
- * WardenError thrown mid-stream keeps its code (the procedure's error mapping has run by then).
- */
+/** Each event with its seq as the SSE id, which the client sends back as `lastEventId` on reconnect. */
 async function* trackedBySeq(stream: AsyncIterable<JobEvent>) {
-  try {
-    for await (const event of stream) yield tracked(String(event.seq), event);
-  } catch (error) {
-    const warden = wardenErrorOf(error);
-    throw warden ? toTRPCError(warden) : error;
-  }
+  for await (const event of stream) yield tracked(String(event.seq), event);
 }
 
 /** SPEC §2–§3 over tRPC: thin calls into the JobService, which every process can serve. */

@@ -1,6 +1,7 @@
 import { getTRPCErrorFromUnknown, initTRPC, TRPCError } from '@trpc/server';
 import { resolveTier } from '../src/domain/tiers.js';
 import { WardenError } from '../src/errors.js';
+import { unavailableErrorOf } from '../src/unavailable.js';
 import type { AuthUser, Context } from './context.js';
 import { issuesOf, toTRPCError, TRPC_CODE_OF, wardenErrorOf, type WireIssue } from './errorMapping.js';
 import { findNulPaths, nulInputError } from './nulCharacters.js';
@@ -176,10 +177,15 @@ const authenticated = t.middleware(async ({ ctx, next, getRawInput, type, signal
     return result;
   }
   if (!release) return result;
-  // A WardenError thrown mid-stream (e.g. NOT_FOUND from a generator) gets its code too, not a 500. A
-  // TRPCError is left alone: a router may have chosen its code on purpose (chat.stream avoids 5xx codes,
-  // which make the SSE link reconnect and run the subscription again).
-  const mapStreamError = (err: unknown) => (err instanceof WardenError ? mapWardenError(ctx, getTRPCErrorFromUnknown(err)) : err);
+  // A WardenError thrown mid-stream (e.g. NOT_FOUND from a generator), or an unreachable Redis or
+  // PostgreSQL (UNAVAILABLE), gets its code too, not a 500. A TRPCError is left alone: a router may have
+  // chosen its code on purpose (chat.stream avoids 5xx codes, which make the SSE link reconnect and run
+  // the subscription again).
+  const mapStreamError = (err: unknown) => {
+    if (err instanceof TRPCError) return err;
+    const warden = err instanceof WardenError ? err : unavailableErrorOf(err);
+    return warden ? mapWardenError(ctx, getTRPCErrorFromUnknown(warden)) : err;
+  };
   return { ...result, data: releasingStream(result.data, release, signal, mapStreamError) };
 });
 
