@@ -25,15 +25,13 @@ export interface ControlChannel {
 }
 
 /**
- * The ControlChannel on Redis pub/sub (keys.control()). `connectSubscriber` opens the connection
- * SUBSCRIBE takes over; it is opened on first subscribe and closed by close().
+ * The ControlChannel on Redis pub/sub (keys.control()). `connectSubscriber` gives the subscriber
+ * connection, the caller's (shared with other channels): close() leaves only this channel.
  */
 export function createRedisControlChannel(options: {
   redis: Redis;
   keys: Keys;
   connectSubscriber: () => Redis;
-  /** False when connectSubscriber returns the process' shared subscriber (default true). */
-  ownsSubscriber?: boolean;
   onError?: (error: unknown) => void;
 }): ControlChannel {
   const { redis, keys } = options;
@@ -44,7 +42,7 @@ export function createRedisControlChannel(options: {
     connectSubscriber: options.connectSubscriber,
     onError,
     name: 'control channel',
-    ownsConnection: options.ownsSubscriber ?? true,
+    ownsConnection: false,
   });
 
   return {

@@ -56,14 +56,12 @@ export function createRedisStores(options: RedisStoresOptions): HotStores {
   const events = createRedisJobEventFeed({
     keys,
     connect,
-    ownsConnection: false,
     ...(options.onFeedError ? { onError: options.onFeedError } : {}),
   });
   const control = createRedisControlChannel({
     redis,
     keys,
     connectSubscriber: connect,
-    ownsSubscriber: false,
     ...(options.onControlError ? { onError: options.onControlError } : {}),
   });
   const pingTimeoutMs = options.pingTimeoutMs ?? 1000;

@@ -36,15 +36,15 @@ const defaultOnError: FeedErrorHandler = (error, { channel }) => {
  * listeners (one SUBSCRIBE per channel however many listeners it has). Every message is validated with
  * jobEventSchema before a listener sees it.
  *
- * `connect` returns the subscriber connection; `ownsConnection` says whether close() should end it.
+ * `connect` returns the subscriber connection, which the caller owns (it is shared with other channels):
+ * close() leaves only this feed's channels, and the connection's own errors are the owner's to report.
  */
 export function createRedisJobEventFeed(options: {
   keys: Keys;
   connect: () => Redis;
-  ownsConnection: boolean;
   onError?: FeedErrorHandler;
 }): JobEventFeed {
-  const { keys, connect, ownsConnection } = options;
+  const { keys, connect } = options;
   const onError = options.onError ?? defaultOnError;
   const channels = new Map<string, Channel>();
   let subscriber: Redis | undefined;
@@ -75,8 +75,6 @@ export function createRedisJobEventFeed(options: {
     if (!subscriber) {
       subscriber = connect();
       subscriber.on('message', deliver);
-      // ioredis reconnects and re-subscribes by itself; report the drop instead of an unhandled 'error'.
-      if (ownsConnection) subscriber.on('error', (error) => onError(error, { channel: '(connection)' }));
     }
     return subscriber;
   };
@@ -122,12 +120,7 @@ export function createRedisJobEventFeed(options: {
       subscriber = undefined;
       if (!connectionToEnd) return;
       connectionToEnd.off('message', deliver);
-      if (ownsConnection) {
-        await connectionToEnd.quit().catch(() => connectionToEnd.disconnect());
-      } else if (ours.length > 0) {
-        // The connection is the caller's: leave only the channels this feed subscribed.
-        await connectionToEnd.unsubscribe(...ours);
-      }
+      if (ours.length > 0 && connectionToEnd.status === 'ready') await connectionToEnd.unsubscribe(...ours);
     },
   };
 }
