@@ -32,9 +32,14 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
 /**
  * A second connection for SUBSCRIBE, which takes a connection over (Redis' rule, not ours). It keeps
  * ioredis' offline queue and re-subscribes by itself after a reconnect.
+ *
+ * No ready check: ioredis checks readiness with INFO, and a SUBSCRIBE that goes out as the connection
+ * opens (a channel subscribed at that moment, or the re-subscription after a reconnect) puts the
+ * connection in subscriber mode first — the INFO then fails with "Connection in subscriber mode", an
+ * error that reached subscribers as a 500.
  */
 export function createSubscriber(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, connectTimeout: REDIS_TIMEOUT_MS, ...options });
+  return new Redis(url, { maxRetriesPerRequest: null, connectTimeout: REDIS_TIMEOUT_MS, enableReadyCheck: false, ...options });
 }
 
 /** Resolves once the connection is ready for commands; rejects with a clear message after `timeoutMs`. */
