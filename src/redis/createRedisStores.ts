@@ -46,7 +46,7 @@ export function createRedisStores(options: RedisStoresOptions): HotStores {
       opened =
         subscriberUrl !== undefined
           ? createSubscriber(subscriberUrl)
-          : redis.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: null, enableOfflineQueue: true });
+          : redis.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: null, enableOfflineQueue: true, enableReadyCheck: false });
       // ioredis reconnects and re-subscribes by itself; a drop is reported, never an unhandled 'error'.
       opened.on('error', (error) => options.onFeedError?.(error, { channel: '(subscriber)' }));
     }
