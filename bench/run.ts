@@ -43,17 +43,18 @@ function targetMark(m: Metric): string {
 function addPeerRatios(results: { scenario: string; metrics: Metric[] }[]): void {
   const jobs = results.find((r) => r.scenario === 'jobs')?.metrics ?? [];
   const peer = results.find((r) => r.scenario === 'peer');
-  const warden = Math.max(...jobs.filter((m) => m.name.startsWith('jobs/s')).map((m) => m.value));
+  // Two processes: the configuration the performance target is set for (issue 14: ≥ 0.35× with 6 progress updates).
+  const warden = jobs.find((m) => m.name === 'jobs/s to terminal (2 processes)')?.value ?? Number.NaN;
   if (!peer || !Number.isFinite(warden)) return;
   for (const m of [...peer.metrics]) {
     if (!m.name.startsWith('bullmq jobs/s')) continue;
     const progress = m.name.includes('progress');
     peer.metrics.push({
-      name: `warden ÷ ${m.name.replace(' jobs/s', '')}`,
+      name: `warden (2 processes) ÷ ${m.name.replace(' jobs/s', '')}`,
       value: warden / m.value,
       unit: '×',
       better: 'higher',
-      ...(progress ? { target: { op: '>=' as const, value: 1 } } : {}),
+      ...(progress ? { target: { op: '>=' as const, value: 0.35 } } : {}),
     });
   }
 }
@@ -115,3 +116,5 @@ async function main(): Promise<void> {
 }
 
 await main();
+// Exits after the table even if a client library left a handle open (a bench must never hang CI or a shell).
+process.exit();

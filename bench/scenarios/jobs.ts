@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { openBenchEnv, waitForTerminal } from '../lib/benchEnv.js';
+import { cpuMsPer, sampleCpu } from '../lib/processCpu.js';
 import { isMain, runStandalone, type BenchContext, type Metric, type Scenario } from '../lib/scenario.js';
 
 /**
@@ -27,6 +28,8 @@ const TRANSITIONS_PER_JOB = 6;
 interface Run {
   jobsPerSecond: number;
   transitionsPerSecond: number;
+  /** CPU ms per job over the run, by process kind (node = the worker processes). */
+  cpu: ReturnType<typeof cpuMsPer>;
 }
 
 async function runOnce(ctx: BenchContext, processes: number, jobs: number): Promise<Run> {
@@ -50,11 +53,14 @@ async function runOnce(ctx: BenchContext, processes: number, jobs: number): Prom
     }
     for (let p = 0; p < processes; p++) children.push(await startWorker(ctx, env.schema, env.prefix));
     ctx.progress(`${processes} process(es): running`);
+    const workerPids = children.flatMap((child) => child.pid ?? []);
+    const cpuBefore = sampleCpu(workerPids);
     const started = performance.now();
     for (const child of children) child.stdin?.write('go\n');
     await waitForTerminal(env.sql, jobs, 120_000);
     const seconds = (performance.now() - started) / 1000;
-    return { jobsPerSecond: jobs / seconds, transitionsPerSecond: (jobs * TRANSITIONS_PER_JOB) / seconds };
+    const cpu = cpuMsPer(cpuBefore, sampleCpu(workerPids), jobs);
+    return { jobsPerSecond: jobs / seconds, transitionsPerSecond: (jobs * TRANSITIONS_PER_JOB) / seconds, cpu };
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.filter((child) => child.exitCode === null).map((child) => once(child, 'exit')));
@@ -75,6 +81,16 @@ async function startWorker(ctx: BenchContext, schema: string, prefix: string): P
   throw new Error('bench worker exited before it was ready');
 }
 
+/** CPU per job by process kind; the total is the issue's "Warden CPU per job" (target ≤ 0.4 ms). */
+function cpuMetrics(run: Run, label: string): Metric[] {
+  return [
+    { name: `CPU/job, Warden node (${label})`, value: run.cpu.node, unit: 'ms', better: 'lower' },
+    { name: `CPU/job, PostgreSQL (${label})`, value: run.cpu.postgres, unit: 'ms', better: 'lower' },
+    { name: `CPU/job, Redis (${label})`, value: run.cpu.redis, unit: 'ms', better: 'lower' },
+    { name: `CPU/job, total (${label})`, value: run.cpu.total, unit: 'ms', better: 'lower', target: { op: '<=', value: 0.4 } },
+  ];
+}
+
 export const scenario: Scenario = {
   name: 'jobs',
   description: `Job runtime: jobs/s and transitions/s to terminal (demo handlers at 0 ms, ${WORKERS_PER_PROCESS} runners per process, real Redis + PostgreSQL)`,
@@ -85,8 +101,10 @@ export const scenario: Scenario = {
     const metrics: Metric[] = [
       { name: 'jobs/s to terminal (1 process)', value: one.jobsPerSecond, unit: 'jobs/s', better: 'higher' },
       { name: 'transitions/s (1 process)', value: one.transitionsPerSecond, unit: 'transitions/s', better: 'higher' },
+      ...cpuMetrics(one, '1 process'),
       { name: 'jobs/s to terminal (2 processes)', value: two.jobsPerSecond, unit: 'jobs/s', better: 'higher' },
       { name: 'transitions/s (2 processes)', value: two.transitionsPerSecond, unit: 'transitions/s', better: 'higher' },
+      ...cpuMetrics(two, '2 processes'),
     ];
     return metrics;
   },

@@ -6,11 +6,18 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { cpuMsPer, sampleCpu } from '../lib/processCpu.js';
 import { isMain, runStandalone, type BenchContext, type Metric, type Scenario } from '../lib/scenario.js';
 
 const CONCURRENCY = 100;
 
-async function runBatch(ctx: BenchContext, jobs: number, progressUpdates: number): Promise<number> {
+interface Batch {
+  jobsPerSecond: number;
+  /** CPU ms per job: BullMQ's worker (this process) and Redis. */
+  cpu: ReturnType<typeof cpuMsPer>;
+}
+
+async function runBatch(ctx: BenchContext, jobs: number, progressUpdates: number): Promise<Batch> {
   const prefix = `bench-peer-${randomUUID().slice(0, 8)}`;
   const connection = () => new Redis(ctx.redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: false });
   // BullMQ never closes a connection it was given: both are ours to disconnect, or the bench never exits.
@@ -28,6 +35,7 @@ async function runBatch(ctx: BenchContext, jobs: number, progressUpdates: number
     resolveAll = res;
     rejectAll = rej;
   });
+  const cpuBefore = sampleCpu([process.pid]);
   const started = performance.now();
   const worker = new Worker(
     'peer',
@@ -44,7 +52,8 @@ async function runBatch(ctx: BenchContext, jobs: number, progressUpdates: number
   const timeout = setTimeout(() => rejectAll(new Error(`bullmq: only ${done}/${jobs} jobs in 120 s`)), 120_000);
   try {
     await finished;
-    return jobs / ((performance.now() - started) / 1000);
+    const jobsPerSecond = jobs / ((performance.now() - started) / 1000);
+    return { jobsPerSecond, cpu: cpuMsPer(cpuBefore, sampleCpu([process.pid]), jobs) };
   } finally {
     clearTimeout(timeout);
     await worker.close();
@@ -63,8 +72,10 @@ export const scenario: Scenario = {
     const trivial = await runBatch(ctx, jobs, 0);
     const withProgress = await runBatch(ctx, jobs, 6);
     const metrics: Metric[] = [
-      { name: 'bullmq jobs/s (trivial)', value: trivial, unit: 'jobs/s', better: 'higher' },
-      { name: 'bullmq jobs/s (6 progress updates)', value: withProgress, unit: 'jobs/s', better: 'higher' },
+      { name: 'bullmq jobs/s (trivial)', value: trivial.jobsPerSecond, unit: 'jobs/s', better: 'higher' },
+      { name: 'bullmq jobs/s (6 progress updates)', value: withProgress.jobsPerSecond, unit: 'jobs/s', better: 'higher' },
+      { name: 'CPU/job, BullMQ worker (6 progress)', value: withProgress.cpu.node, unit: 'ms', better: 'lower' },
+      { name: 'CPU/job, Redis (6 progress)', value: withProgress.cpu.redis, unit: 'ms', better: 'lower' },
     ];
     return metrics;
   },
