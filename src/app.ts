@@ -7,7 +7,7 @@ import { secretKey } from './auth/tokens.js';
 import { createUserDirectory } from './auth/userDirectory.js';
 import { systemClock, type Clock } from './clock.js';
 import type { WardenConfig } from './config.js';
-import { createSql, type Sql } from './db/client.js';
+import { createCommitSql, createSql, type Sql } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { createProjectsRepository } from './db/projectsRepository.js';
 import { createUsersRepository } from './db/usersRepository.js';
@@ -185,8 +185,11 @@ export async function createApp(config: WardenConfig, options: AppOptions = {}):
     services.chat = chat.service;
     steps.connections.push(() => chat.close());
 
+    const commitSql = createCommitSql(config.databaseUrl, options.schema === undefined ? {} : { schema: options.schema });
+    steps.connections.push(() => commitSql.end({ timeout: 5 }));
     const runtime = createJobRuntime({
       sql,
+      commitSql,
       stores,
       config,
       clock,

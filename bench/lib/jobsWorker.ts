@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { systemClock } from '../../src/clock.js';
-import { createSql } from '../../src/db/client.js';
+import { createCommitSql, createSql } from '../../src/db/client.js';
 import { BENCH_RUNTIME_CONFIG } from './benchEnv.js';
 import { createJobRuntime } from '../../src/jobs/createJobRuntime.js';
 import { createRedis } from '../../src/redis/client.js';
@@ -22,8 +22,10 @@ const sql = createSql(env.DATABASE_URL, { schema: env.DB_SCHEMA, max: 8 });
 const redis = createRedis(env.REDIS_URL);
 const keys = createKeys(env.KEY_PREFIX);
 const stores = createRedisStores({ redis, keys, clock: systemClock });
+const commitSql = createCommitSql(env.DATABASE_URL, { schema: env.DB_SCHEMA });
 const runtime = createJobRuntime({
   sql,
+  commitSql,
   stores,
   config: { ...BENCH_RUNTIME_CONFIG, workers: env.WORKERS },
   onError: (error, context) => process.stderr.write(`[${context.during}] ${String(error)}\n`),
@@ -39,6 +41,7 @@ process.once('SIGTERM', () => {
   void (async () => {
     await runtime.stop();
     await stores.close();
+    await commitSql.end({ timeout: 5 });
     await sql.end({ timeout: 5 });
     await redis.quit();
     process.exit(0);

@@ -146,7 +146,8 @@ export function createJobRuntimeQueries(sql: Sql): JobRuntimeQueries {
     async findStaleRunnable(before, limit) {
       const rows = await sql`
         select id, tier from jobs
-        where status in ${sql(RUNNABLE)} and not awaiting_confirmation and updated_at < ${instantSchema.parse(before)}
+        where finished_at is null and status in ${sql(RUNNABLE)} and not awaiting_confirmation
+          and updated_at < ${instantSchema.parse(before)}
         order by updated_at
         limit ${limitSchema.parse(limit)}`;
       return rows.map((r) => idTierSchema.parse(r));
@@ -155,7 +156,7 @@ export function createJobRuntimeQueries(sql: Sql): JobRuntimeQueries {
     async findOverAge(before, limit) {
       const rows = await sql`
         select id from jobs
-        where status not in ('ready', 'failed') and created_at < ${instantSchema.parse(before)}
+        where finished_at is null and created_at < ${instantSchema.parse(before)}
         order by created_at
         limit ${limitSchema.parse(limit)}`;
       return rows.map((r) => idSchema.parse(r).id);
@@ -179,7 +180,7 @@ export function createJobRuntimeQueries(sql: Sql): JobRuntimeQueries {
           select tier, iteration,
                  coalesce((snapshot->'context'->>'confirmations')::int, 0) as confirmations
           from jobs
-          where owner_id = ${ownerId} and status not in ('ready', 'failed')
+          where owner_id = ${ownerId} and finished_at is null
           order by created_at desc, id desc
           limit 1`;
         if (rows[0]) byOwner.set(ownerId, iterationsSchema.parse(rows[0]));
@@ -189,7 +190,7 @@ export function createJobRuntimeQueries(sql: Sql): JobRuntimeQueries {
         select distinct on (owner_id) owner_id, tier, iteration,
                coalesce((snapshot->'context'->>'confirmations')::int, 0) as confirmations
         from jobs
-        where owner_id in ${sql(ownerIds)} and status not in ('ready', 'failed')
+        where owner_id in ${sql(ownerIds)} and finished_at is null
         order by owner_id, created_at desc, id desc`;
       for (const row of rows) {
         const { owner_id: ownerId, ...iterations } = ownerIterationsSchema.parse(row);

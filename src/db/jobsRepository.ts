@@ -93,7 +93,7 @@ export function createJobsRepository(sql: Sql): JobsRepository {
       const id = j.id ?? randomUUID();
       const message = j.message ?? STAGE_LABELS[j.status];
       if (!uuid.safeParse(j.projectId).success) throw notFound('project', j.projectId);
-      // Sent as text and cast in SQL: a string bound to a jsonb parameter would be stored as a JSON string.
+      // Sent as text and cast in SQL: a string bound to a json parameter would be stored as a JSON string.
       const snapshot = j.snapshot === undefined ? null : JSON.stringify(j.snapshot);
       try {
         const rows = await sql`
@@ -101,7 +101,7 @@ export function createJobsRepository(sql: Sql): JobsRepository {
             insert into jobs (id, owner_id, project_id, tier, goal, status, iteration, awaiting_confirmation, seq,
                               created_at, updated_at, snapshot, machine_version, scheduled_for, queue_score)
             values (${id}, ${j.ownerId}, ${j.projectId}, ${j.tier}, ${j.goal}, ${j.status}, 0, false, 1,
-                    ${j.now}, ${j.now}, ${snapshot}::text::jsonb, ${j.machineVersion ?? null}, ${j.scheduledFor ?? null},
+                    ${j.now}, ${j.now}, ${snapshot}::text::json, ${j.machineVersion ?? null}, ${j.scheduledFor ?? null},
                     ${j.queueScore ?? null})
             returning *
           ), first as (

@@ -1,8 +1,8 @@
-import { z } from 'zod';
-import { JOB_STATUSES, clipReason, type JobStatus } from '../../actors/jobTransitions.js';
-import type { Sql } from './client.js';
+import { clipReason, type JobStatus } from '../../actors/jobTransitions.js';
+import { arrayLiteral } from './arrayLiteral.js';
+import type { Sql, TransactionSql } from './client.js';
 import { PROJECT_RULE_BITS } from '../domain/riskRules.js';
-import { instantSchema, type Instant } from './instant.js';
+import type { Instant } from './instant.js';
 
 /**
  * One accepted transition of one job, as the runtime hands it to the group committer. Besides the
@@ -56,41 +56,128 @@ export type TransitionOutcome =
       currentStatus: JobStatus | null;
     };
 
-const status = z.enum(JOB_STATUSES);
+/** Epoch milliseconds of an instant, without building a Date when it already is one. */
+function epochMs(at: Instant): number {
+  const ms = typeof at === 'number' ? at : typeof at === 'string' ? Date.parse(at) : at.getTime();
+  if (!Number.isFinite(ms)) throw new Error(`recordTransitions: not a valid instant: ${String(at)}`);
+  return ms;
+}
 
-const recordSchema = z
-  .object({
-    jobId: z.uuid(),
-    seq: z.number().int().min(2),
-    fromStatus: status,
-    toStatus: status,
-    message: z.string(),
-    iteration: z.number().int().min(0),
-    at: instantSchema,
-    awaitingConfirmation: z.boolean(),
-    error: z.string().nullish(),
-    snapshot: z.unknown().optional(),
-    machineVersion: z.number().int().optional(),
-    scheduledFor: instantSchema.nullish(),
-    queueScore: z.number().finite().nullish(),
-  })
-  .refine((r) => (r.snapshot === undefined) === (r.machineVersion === undefined), {
-    message: 'snapshot and machineVersion go together',
-  })
-  .refine((r) => r.snapshot !== null, { message: 'snapshot, when given, is not null' });
+/** A job's records in the batch: its indices in seq order, and how many of them follow each other. */
+interface JobGroup {
+  jobId: string;
+  /** Indices into the records, ordered by (seq, position in the batch). */
+  order: number[];
+  /** Length of the run from order[0] in which each record follows the previous one (seq + 1, from = to). */
+  chained: number;
+}
 
-const outcomeRowSchema = z.object({
-  ord: z.number().int(),
-  job_exists: z.boolean(),
-  job_seq: z.number().int().nullable(),
-  job_status: status.nullable(),
-  expected_seq: z.number().int().nullable(),
-  seq_ok: z.boolean(),
-  from_ok: z.boolean(),
-  prefix_ok: z.boolean(),
-  prior_ok: z.boolean(),
-  applied: z.boolean(),
-});
+function groupByJob(records: readonly TransitionWrite[]): JobGroup[] {
+  const byJob = new Map<string, number[]>();
+  for (const [i, r] of records.entries()) {
+    // PostgreSQL answers with ids in lower case; grouped the same way, a job is found whatever its case.
+    const key = r.jobId.toLowerCase();
+    if ((r.snapshot === undefined) !== (r.machineVersion === undefined)) {
+      throw new Error('recordTransitions: snapshot and machineVersion go together');
+    }
+    if (r.snapshot === null) throw new Error('recordTransitions: snapshot, when given, is not null');
+    const list = byJob.get(key);
+    if (list) list.push(i);
+    else byJob.set(key, [i]);
+  }
+  const groups: JobGroup[] = [];
+  for (const [jobId, order] of byJob) {
+    if (order.length > 1) order.sort((a, b) => (records[a] as TransitionWrite).seq - (records[b] as TransitionWrite).seq || a - b);
+    let chained = 1;
+    while (chained < order.length) {
+      const prev = records[order[chained - 1] as number] as TransitionWrite;
+      const next = records[order[chained] as number] as TransitionWrite;
+      if (next.seq !== prev.seq + 1 || next.fromStatus !== prev.toStatus) break;
+      chained++;
+    }
+    groups.push({ jobId, order, chained });
+  }
+  // Job rows are locked in id order in every batch, so two batches sharing jobs never deadlock.
+  return groups.sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
+}
+
+/** The statement's parameters: one entry per job (its new row state) and one per transition row. */
+function statementArrays(records: readonly TransitionWrite[], groups: readonly JobGroup[]) {
+  const job = {
+    id: [] as string[],
+    prevSeq: [] as number[],
+    fromStatus: [] as string[],
+    status: [] as string[],
+    seq: [] as number[],
+    iteration: [] as number[],
+    awaiting: [] as boolean[],
+    atMs: [] as number[],
+    startedMs: [] as (number | null)[],
+    finishedMs: [] as (number | null)[],
+    error: [] as (string | null)[],
+    hasSnapshot: [] as boolean[],
+    snapshot: [] as (string | null)[],
+    machineVersion: [] as (number | null)[],
+    hasScheduledFor: [] as boolean[],
+    scheduledForMs: [] as (number | null)[],
+    hasQueueScore: [] as boolean[],
+    queueScore: [] as (number | null)[],
+  };
+  const row = { jobId: [] as string[], seq: [] as number[], from: [] as string[], to: [] as string[], message: [] as string[], iteration: [] as number[], atMs: [] as number[] };
+  for (const g of groups) {
+    const first = records[g.order[0] as number] as TransitionWrite;
+    let atMs = -Infinity;
+    let startedMs: number | null = null;
+    let finishedMs: number | null = null;
+    let error: string | null = null;
+    let snapshot: TransitionWrite | null = null;
+    let scheduled: TransitionWrite | null = null;
+    let score: TransitionWrite | null = null;
+    let last = first;
+    for (let k = 0; k < g.chained; k++) {
+      const r = records[g.order[k] as number] as TransitionWrite;
+      const at = epochMs(r.at);
+      row.jobId.push(r.jobId);
+      row.seq.push(r.seq);
+      row.from.push(r.fromStatus);
+      row.to.push(r.toStatus);
+      row.message.push(r.message);
+      row.iteration.push(r.iteration);
+      row.atMs.push(at);
+      atMs = Math.max(atMs, at);
+      if (r.toStatus === 'starting' && startedMs === null) startedMs = at;
+      if (r.toStatus === 'ready' || r.toStatus === 'failed') finishedMs = at;
+      if (r.error != null) error = clipReason(r.error);
+      if (r.snapshot !== undefined) snapshot = r;
+      if (r.scheduledFor !== undefined) scheduled = r;
+      if (r.queueScore !== undefined) score = r;
+      last = r;
+    }
+    job.id.push(g.jobId);
+    job.prevSeq.push(first.seq - 1);
+    job.fromStatus.push(first.fromStatus);
+    job.status.push(last.toStatus);
+    job.seq.push(last.seq);
+    job.iteration.push(last.iteration);
+    job.awaiting.push(last.awaitingConfirmation);
+    job.atMs.push(atMs);
+    job.startedMs.push(startedMs);
+    job.finishedMs.push(finishedMs);
+    job.error.push(error);
+    job.hasSnapshot.push(snapshot !== null);
+    job.snapshot.push(snapshot === null ? null : JSON.stringify(snapshot.snapshot));
+    job.machineVersion.push(snapshot?.machineVersion ?? null);
+    job.hasScheduledFor.push(scheduled !== null);
+    job.scheduledForMs.push(scheduled?.scheduledFor == null ? null : epochMs(scheduled.scheduledFor));
+    job.hasQueueScore.push(score !== null);
+    job.queueScore.push(score?.queueScore ?? null);
+  }
+  return { job, row };
+}
+
+/** SQLSTATE of a deadlock: the statement was rolled back whole, so running it again is safe. */
+const PG_DEADLOCK_DETECTED = '40P01';
+const DEADLOCK_ATTEMPTS = 3;
 
 /**
  * Group commit: writes many jobs' transitions in ONE statement (one round trip, one implicit
@@ -101,117 +188,98 @@ const outcomeRowSchema = z.object({
  * Refusal is per record, never silent: the result has one outcome per input record, in input order, and
  * a refused record writes nothing. Per-record rather than whole-batch failure because a batch mixes
  * independent jobs: one stale writer (e.g. after a lease takeover) must not fail everyone else's commit.
- * The job rows are locked in id order before the checks, so concurrent batches neither deadlock on each
- * other nor apply one seq twice; the (job_id, seq) primary key is the last guard.
+ *
+ * How the work is split: how a job's records follow one another inside the batch is known here, so it is
+ * checked here; PostgreSQL checks only what it alone knows, that the first of them follows the stored
+ * row. That check is the update's own condition (`seq` and `status` as expected), re-evaluated on the
+ * newest row version if a concurrent batch changed it first, so a seq is never applied twice; the
+ * (job_id, seq) primary key is the last guard. The statement takes typed arrays (no JSON to parse, no
+ * window functions) and runs on connections that use generic plans (see `createSql`'s planCacheMode).
  */
-export async function recordTransitions(sql: Sql, records: readonly TransitionWrite[]): Promise<TransitionOutcome[]> {
+export async function recordTransitions(sql: Sql | TransactionSql, records: readonly TransitionWrite[]): Promise<TransitionOutcome[]> {
   if (records.length === 0) return [];
-  const parsed = records.map((r) => recordSchema.parse(r));
-  const payload = parsed.map((r) => ({
-    ...r,
-    at: r.at.toISOString(),
-    error: r.error == null ? r.error : clipReason(r.error),
-    scheduledFor: r.scheduledFor instanceof Date ? r.scheduledFor.toISOString() : r.scheduledFor,
-  }));
-  const rows = await sql`
+  const groups = groupByJob(records);
+  const { job, row } = statementArrays(records, groups);
+  let rows: StatementRow[] = [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      rows = await runStatement(sql, job, row);
+      break;
+    } catch (error) {
+      if (attempt >= DEADLOCK_ATTEMPTS || (error as { code?: unknown }).code !== PG_DEADLOCK_DETECTED) throw error;
+    }
+  }
+  const found = new Map<string, StatementRow>();
+  for (const r of rows) found.set(r.id, r);
+  const outcomes: TransitionOutcome[] = new Array<TransitionOutcome>(records.length);
+  for (const g of groups) {
+    const stored = found.get(g.jobId);
+    const first = records[g.order[0] as number] as TransitionWrite;
+    for (const [k, index] of g.order.entries()) {
+      const { jobId, seq, fromStatus } = records[index] as TransitionWrite;
+      if (stored?.applied && k < g.chained) {
+        outcomes[index] = { jobId, seq, applied: true };
+        continue;
+      }
+      // The statement has committed by now, so report rather than throw: others' outcomes must reach them.
+      const currentSeq = stored ? (stored.applied ? first.seq - 1 : stored.seq) : null;
+      const currentStatus = stored ? (stored.applied ? first.fromStatus : stored.status) : null;
+      const expectedSeq = currentSeq === null ? null : currentSeq + k + 1;
+      const reason: TransitionRefusal =
+        currentSeq === null
+          ? 'job_not_found'
+          : k > (stored?.applied ? g.chained : 0)
+            ? 'after_refused'
+            : seq !== expectedSeq
+              ? 'seq_mismatch'
+              : fromStatus !== (k === 0 ? currentStatus : (records[g.order[k - 1] as number] as TransitionWrite).toStatus)
+                ? 'status_mismatch'
+                : 'conflict';
+      outcomes[index] = { jobId, seq, applied: false, reason, expectedSeq, currentSeq, currentStatus };
+    }
+  }
+  return outcomes;
+}
+
+/** A job of the batch as the statement reports it: applied, or (refused) the stored seq and status. */
+type StatementRow = { id: string; applied: true; seq: null; status: null } | { id: string; applied: false; seq: number; status: JobStatus };
+
+async function runStatement(sql: Sql | TransactionSql, job: ReturnType<typeof statementArrays>['job'], row: ReturnType<typeof statementArrays>['row']): Promise<StatementRow[]> {
+  return sql<StatementRow[]>`
     with input as (
-      select e.ord::int as ord,
-             (e.rec->>'jobId')::uuid as job_id,
-             (e.rec->>'seq')::int as seq,
-             e.rec->>'fromStatus' as from_status,
-             e.rec->>'toStatus' as to_status,
-             e.rec->>'message' as message,
-             (e.rec->>'iteration')::int as iteration,
-             (e.rec->>'at')::timestamptz as at,
-             (e.rec->>'awaitingConfirmation')::boolean as awaiting_confirmation,
-             e.rec->>'error' as error,
-             e.rec ? 'snapshot' as has_snapshot,
-             e.rec->'snapshot' as snapshot,
-             (e.rec->>'machineVersion')::int as machine_version,
-             e.rec ? 'scheduledFor' as has_scheduled_for,
-             (e.rec->>'scheduledFor')::timestamptz as scheduled_for,
-             e.rec ? 'queueScore' as has_queue_score,
-             (e.rec->>'queueScore')::float8 as queue_score
-      from jsonb_array_elements(${JSON.stringify(payload)}::text::jsonb) with ordinality as e(rec, ord)
-    ),
-    locked as (
-      -- "= any(array(...))" is a primary-key lookup whatever the statistics; "in (select ...)" was planned
-      -- as a hash join over a seq scan of jobs while the table was small or unanalyzed (EXPLAIN, bench:
-      -- 0.9 ms of a 2 ms batch at 6,000 jobs).
-      select j.id, j.seq, j.status from jobs j
-      where j.id = any(array(select job_id from input))
-      order by j.id
-      for update
-    ),
-    checked as (
-      select i.*, l.id is not null as job_exists, l.seq as job_seq, l.status as job_status,
-             l.seq + row_number() over w as expected_seq,
-             coalesce(lag(i.to_status) over w, l.status) as expected_from
-      from input i left join locked l on l.id = i.job_id
-      window w as (partition by i.job_id order by i.seq, i.ord)
-    ),
-    judged as (
-      select c.*,
-             coalesce(c.seq = c.expected_seq, false) as seq_ok,
-             coalesce(c.from_status = c.expected_from, false) as from_ok
-      from checked c
-    ),
-    prefixed as (
-      select d.*,
-             bool_and(d.job_exists and d.seq_ok and d.from_ok) over (
-               partition by d.job_id order by d.seq, d.ord rows between unbounded preceding and current row
-             ) as prefix_ok,
-             coalesce(bool_and(d.job_exists and d.seq_ok and d.from_ok) over (
-               partition by d.job_id order by d.seq, d.ord rows between unbounded preceding and 1 preceding
-             ), true) as prior_ok
-      from judged d
-    ),
-    per_job as (
-      select job_id,
-             max(job_seq) as job_seq,
-             max(seq) as last_seq,
-             (array_agg(to_status order by seq desc))[1] as status,
-             (array_agg(iteration order by seq desc))[1] as iteration,
-             (array_agg(awaiting_confirmation order by seq desc))[1] as awaiting_confirmation,
-             max(at) as updated_at,
-             min(at) filter (where to_status = 'starting') as started_at,
-             max(at) filter (where to_status in ('ready', 'failed')) as finished_at,
-             (array_agg(error order by seq desc) filter (where error is not null))[1] as error,
-             bool_or(has_snapshot) as has_snapshot,
-             (array_agg(snapshot order by seq desc) filter (where has_snapshot))[1] as snapshot,
-             (array_agg(machine_version order by seq desc) filter (where has_snapshot))[1] as machine_version,
-             bool_or(has_scheduled_for) as has_scheduled_for,
-             (array_agg(scheduled_for order by seq desc) filter (where has_scheduled_for))[1] as scheduled_for,
-             bool_or(has_queue_score) as has_queue_score,
-             (array_agg(queue_score order by seq desc) filter (where has_queue_score))[1] as queue_score
-      from prefixed where prefix_ok
-      group by job_id
+      select * from unnest(
+        ${arrayLiteral(job.id)}::uuid[], ${arrayLiteral(job.prevSeq)}::int[], ${arrayLiteral(job.fromStatus)}::text[], ${arrayLiteral(job.status)}::text[], ${arrayLiteral(job.seq)}::int[],
+        ${arrayLiteral(job.iteration)}::int[], ${arrayLiteral(job.awaiting)}::bool[], ${arrayLiteral(job.atMs)}::float8[], ${arrayLiteral(job.startedMs)}::float8[],
+        ${arrayLiteral(job.finishedMs)}::float8[], ${arrayLiteral(job.error)}::text[], ${arrayLiteral(job.hasSnapshot)}::bool[], ${arrayLiteral(job.snapshot)}::text[],
+        ${arrayLiteral(job.machineVersion)}::int[], ${arrayLiteral(job.hasScheduledFor)}::bool[], ${arrayLiteral(job.scheduledForMs)}::float8[],
+        ${arrayLiteral(job.hasQueueScore)}::bool[], ${arrayLiteral(job.queueScore)}::float8[]
+      ) as i(job_id, prev_seq, from_status, status, seq, iteration, awaiting, at_ms, started_ms, finished_ms, error,
+             has_snapshot, snapshot, machine_version, has_scheduled_for, scheduled_for_ms, has_queue_score, queue_score)
     ),
     updated as (
       update jobs j set
-        status = p.status,
-        seq = p.last_seq,
-        iteration = p.iteration,
-        awaiting_confirmation = p.awaiting_confirmation,
-        updated_at = greatest(j.updated_at, p.updated_at),
-        started_at = coalesce(j.started_at, p.started_at),
-        finished_at = coalesce(p.finished_at, j.finished_at),
-        error = coalesce(p.error, j.error),
-        snapshot = case when p.has_snapshot then p.snapshot else j.snapshot end,
-        machine_version = case when p.has_snapshot then p.machine_version else j.machine_version end,
-        scheduled_for = case when p.has_scheduled_for then p.scheduled_for else j.scheduled_for end,
-        queue_score = case when p.has_queue_score then p.queue_score else j.queue_score end
-      from per_job p
-      where j.id = p.job_id and j.seq = p.job_seq
-      returning j.id, j.project_id
+        status = i.status,
+        seq = i.seq,
+        iteration = i.iteration,
+        awaiting_confirmation = i.awaiting,
+        updated_at = greatest(j.updated_at, to_timestamp(i.at_ms / 1000)),
+        started_at = coalesce(j.started_at, to_timestamp(i.started_ms / 1000)),
+        finished_at = coalesce(to_timestamp(i.finished_ms / 1000), j.finished_at),
+        error = coalesce(i.error, j.error),
+        snapshot = case when i.has_snapshot then i.snapshot::json else j.snapshot end,
+        machine_version = case when i.has_snapshot then i.machine_version else j.machine_version end,
+        scheduled_for = case when i.has_scheduled_for then to_timestamp(i.scheduled_for_ms / 1000) else j.scheduled_for end,
+        queue_score = case when i.has_queue_score then i.queue_score else j.queue_score end
+      from input i
+      where j.id = i.job_id and j.seq = i.prev_seq and j.status = i.from_status
+      returning j.id, j.project_id, j.status, j.finished_at
     ),
     -- A job that ends is counted into its project's failure streak (SPEC §5) in this same statement, so
     -- the count never depends on what happens after the commit. Once per job (the primary key).
     outcomes as (
       insert into project_build_outcomes (job_id, project_id, status, finished_at)
-      select p.job_id, u.project_id, p.status, p.finished_at
-      from per_job p join updated u on u.id = p.job_id
-      where p.status in ('ready', 'failed')
+      select u.id, u.project_id, u.status, u.finished_at from updated u
+      where u.status in ('ready', 'failed')
       on conflict (job_id) do nothing
       returning project_id, status, finished_at
     ),
@@ -236,40 +304,16 @@ export async function recordTransitions(sql: Sql, records: readonly TransitionWr
     ),
     inserted as (
       insert into job_transitions (job_id, seq, from_status, to_status, message, iteration, at)
-      select x.job_id, x.seq, x.from_status, x.to_status, x.message, x.iteration, x.at
-      from prefixed x
-      where x.prefix_ok and x.job_id in (select id from updated)
+      select t.job_id, t.seq, t.from_status, t.to_status, t.message, t.iteration, to_timestamp(t.at_ms / 1000)
+      from unnest(${arrayLiteral(row.jobId)}::uuid[], ${arrayLiteral(row.seq)}::int[], ${arrayLiteral(row.from)}::text[], ${arrayLiteral(row.to)}::text[], ${arrayLiteral(row.message)}::text[],
+                  ${arrayLiteral(row.iteration)}::int[], ${arrayLiteral(row.atMs)}::float8[])
+        as t(job_id, seq, from_status, to_status, message, iteration, at_ms)
+      where t.job_id in (select id from updated)
       returning job_id
     )
-    select x.ord, x.job_exists, x.job_seq, x.job_status, x.expected_seq, x.seq_ok, x.from_ok, x.prefix_ok, x.prior_ok,
-           (x.prefix_ok and x.job_id in (select id from updated)) as applied
-    from prefixed x
-    order by x.ord`;
-
-  return rows.map((raw, index): TransitionOutcome => {
-    const row = outcomeRowSchema.parse(raw);
-    const record = parsed[row.ord - 1];
-    if (!record || row.ord !== index + 1) throw new Error('recordTransitions: outcomes out of step with records');
-    const { jobId, seq } = record;
-    if (row.applied) return { jobId, seq, applied: true };
-    // The statement has committed by now, so report rather than throw: others' outcomes must reach them.
-    const reason: TransitionRefusal = row.prefix_ok
-      ? 'conflict'
-      : !row.job_exists
-        ? 'job_not_found'
-        : !row.prior_ok
-          ? 'after_refused'
-          : !row.seq_ok
-            ? 'seq_mismatch'
-            : 'status_mismatch';
-    return {
-      jobId,
-      seq,
-      applied: false,
-      reason,
-      expectedSeq: row.job_exists ? row.expected_seq : null,
-      currentSeq: row.job_seq,
-      currentStatus: row.job_status,
-    };
-  });
+    select u.id::text as id, true as applied, null::int as seq, null::text as status from updated u
+    union all
+    -- Refused jobs: their row as this statement found it (a job missing here does not exist).
+    select j.id::text, false, j.seq, j.status from jobs j
+    where j.id = any(array(select i.job_id from input i where i.job_id not in (select id from updated)))`;
 }

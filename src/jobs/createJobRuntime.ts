@@ -51,6 +51,11 @@ export type RuntimeConfig = Pick<
 
 export interface JobRuntimeOptions {
   sql: Sql;
+  /**
+   * Where the group commit runs: its own connections (one per commit lane) with generic plans, see
+   * `createCommitSql`. Default: `sql`, with PostgreSQL's default planning (correct, slower).
+   */
+  commitSql?: Sql;
   stores: HotStores;
   config: RuntimeConfig;
   clock?: Clock;
@@ -149,7 +154,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
   });
   const backlog = createPublishBacklog({ publisher, onError: (error, context) => onError(error, { jobId: context.jobId, during: 'publish catch-up' }) });
   const recorder = createTransitionRecorder({
-    jobs,
+    jobs: options.commitSql ? createJobsRepository(options.commitSql) : jobs,
     publisher,
     backlog,
     ...(options.metrics ? { metrics: options.metrics } : {}),

@@ -58,7 +58,7 @@ export function createHotStateRebuild(options: {
     const staleBefore = new Date(now - options.leaseMs).toISOString();
     const runnable = await sql<{ id: string; tier: string }[]>`
       select id, tier from jobs
-      where status in ('queued', 'starting', 'scaffold', 'code', 'deps', 'checks') and not awaiting_confirmation
+      where finished_at is null and status in ('queued', 'starting', 'scaffold', 'code', 'deps', 'checks') and not awaiting_confirmation
         and (${options.singleProcess} or status = 'queued' or updated_at <= ${staleBefore}::timestamptz)
       order by created_at, id`;
     // Tier first (higher boost runs first), admission order within it: the sort is stable.

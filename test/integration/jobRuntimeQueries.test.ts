@@ -27,7 +27,8 @@ describe('currentIterations', () => {
         snapshot: { context: { confirmations } },
         machineVersion: 1,
       });
-      await db.sql`update jobs set iteration = ${iteration}, status = ${status} where id = ${row.id}`;
+      await db.sql`update jobs set iteration = ${iteration}, status = ${status},
+                   finished_at = case when ${status} in ('ready', 'failed') then updated_at end where id = ${row.id}`;
     };
     const now = systemClock.now();
     await insert(a, 'partner', now - 2_000, 1, 0);

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { STAGE_LABELS, type JobStatus } from '../../actors/jobTransitions.js';
-import { createSql } from '../../src/db/client.js';
+import { createCommitSql, createSql } from '../../src/db/client.js';
 import { createJobsRepository } from '../../src/db/jobsRepository.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createProjectsRepository } from '../../src/db/projectsRepository.js';
-import type { TransitionWrite } from '../../src/db/recordTransitions.js';
+import { recordTransitions, type TransitionWrite } from '../../src/db/recordTransitions.js';
 import { createUsersRepository } from '../../src/db/usersRepository.js';
 import { useTestDb } from '../helpers/testDb.js';
 
@@ -14,7 +14,10 @@ const statements: string[] = [];
 const traced = createSql(db.url, { schema: db.schema, max: 2, onQuery: (q) => statements.push(q) });
 afterAll(() => traced.end({ timeout: 5 }));
 
-const jobs = createJobsRepository(db.sql);
+// The connections the runtime commits on: generic plans, which must give the same answers.
+const commitSql = createCommitSql(db.url, { schema: db.schema });
+afterAll(() => commitSql.end({ timeout: 5 }));
+const jobs = createJobsRepository(commitSql);
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 await createUsersRepository(db.sql).upsertUser({ id: 'alice', tier: 'partner', now: T0 });
 const project = await createProjectsRepository(db.sql).createProject({ ownerId: 'alice', name: 'P', now: T0 });
@@ -206,6 +209,20 @@ describe('recordTransitions', () => {
     await jobs.recordTransitions([next!]);
     expect(await jobs.getJob(null, job.id)).toMatchObject({ status: 'code', awaitingConfirmation: false, seq: 8 });
     expect((await jobs.getTransitions(job.id, 6)).map((t) => t.seq)).toEqual([7, 8]);
+  });
+
+  it('updates the job row in place (HOT) on every transition but the terminal one', async () => {
+    const job = await newJob();
+    // Counted inside one transaction, where PostgreSQL reports this transaction's own HOT updates at once.
+    const hot = await db.sql.begin(async (tx) => {
+      for (const record of walk(job.id, 0, PATH.length - 1)) await recordTransitions(tx, [record]);
+      const [row] = await tx<{ hot: number; all: number }[]>`
+        select pg_stat_get_xact_tuples_hot_updated('jobs'::regclass)::int as hot,
+               pg_stat_get_xact_tuples_updated('jobs'::regclass)::int as all`;
+      return row;
+    });
+    // Ten transitions: the nine before \`ready\` change no indexed column; \`ready\` sets finished_at.
+    expect(hot).toEqual({ hot: PATH.length - 2, all: PATH.length - 1 });
   });
 
   it('returns nothing for an empty batch without a round trip, and validates records first', async () => {

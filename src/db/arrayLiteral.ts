@@ -1,0 +1,19 @@
+/**
+ * A PostgreSQL array literal (`{a,"b c",NULL}`) for a parameter cast in SQL (`${literal}::int[]`).
+ * postgres.js' own `sql.array` needs the server's array type oids, which it fetches when a connection
+ * opens: a statement built on a pool's first connection before that fetch goes out typed as one element
+ * ("cannot cast type uuid to uuid[]"). A literal with the cast in the statement has no such window.
+ */
+export function arrayLiteral(values: readonly (string | number | boolean | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    const v = values[i];
+    if (v === null || v === undefined) out += 'NULL';
+    else if (typeof v === 'string') out += `"${v.replace(/[\\"]/g, '\\$&')}"`;
+    else if (typeof v === 'boolean') out += v ? 't' : 'f';
+    else if (Number.isFinite(v)) out += String(v);
+    else throw new Error(`arrayLiteral: ${String(v)} is not a finite number`);
+  }
+  return `${out}}`;
+}
