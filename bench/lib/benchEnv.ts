@@ -55,6 +55,9 @@ export async function openBenchEnv(ctx: BenchContext, label: string, clock: Cloc
   const redis = createRedis(ctx.redisUrl);
   const keys = createKeys(prefix);
   const stores = createRedisStores({ redis, keys, clock, subscriberUrl: ctx.redisUrl });
+  // The hot state is current, as a running deployment's is: without an epoch, the first runtime to start
+  // would rebuild it from PostgreSQL (requeue every submitted job) inside the measured window.
+  await stores.epoch.write(`bench-${randomUUID()}`);
   const runtimes: ReturnType<typeof createJobRuntime>[] = [];
   return {
     sql,

@@ -10,7 +10,7 @@ export function arrayLiteral(values: readonly (string | number | boolean | null)
     if (i > 0) out += ',';
     const v = values[i];
     if (v === null || v === undefined) out += 'NULL';
-    else if (typeof v === 'string') out += `"${v.replace(/[\\"]/g, '\\$&')}"`;
+    else if (typeof v === 'string') out += v.includes('"') || v.includes('\\') ? `"${v.replace(/[\\"]/g, '\\$&')}"` : `"${v}"`;
     else if (typeof v === 'boolean') out += v ? 't' : 'f';
     else if (Number.isFinite(v)) out += String(v);
     else throw new Error(`arrayLiteral: ${String(v)} is not a finite number`);

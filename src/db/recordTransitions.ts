@@ -116,7 +116,8 @@ function statementArrays(records: readonly TransitionWrite[], groups: readonly J
     finishedMs: [] as (number | null)[],
     error: [] as (string | null)[],
     hasSnapshot: [] as boolean[],
-    snapshot: [] as (string | null)[],
+    /** Sent as one JSON array (one native stringify, nothing to escape), matched to its job by position. */
+    snapshot: [] as unknown[],
     machineVersion: [] as (number | null)[],
     hasScheduledFor: [] as boolean[],
     scheduledForMs: [] as (number | null)[],
@@ -165,7 +166,7 @@ function statementArrays(records: readonly TransitionWrite[], groups: readonly J
     job.finishedMs.push(finishedMs);
     job.error.push(error);
     job.hasSnapshot.push(snapshot !== null);
-    job.snapshot.push(snapshot === null ? null : JSON.stringify(snapshot.snapshot));
+    job.snapshot.push(snapshot === null ? null : snapshot.snapshot);
     job.machineVersion.push(snapshot?.machineVersion ?? null);
     job.hasScheduledFor.push(scheduled !== null);
     job.scheduledForMs.push(scheduled?.scheduledFor == null ? null : epochMs(scheduled.scheduledFor));
@@ -250,11 +251,12 @@ async function runStatement(sql: Sql | TransactionSql, job: ReturnType<typeof st
       select * from unnest(
         ${arrayLiteral(job.id)}::uuid[], ${arrayLiteral(job.prevSeq)}::int[], ${arrayLiteral(job.fromStatus)}::text[], ${arrayLiteral(job.status)}::text[], ${arrayLiteral(job.seq)}::int[],
         ${arrayLiteral(job.iteration)}::int[], ${arrayLiteral(job.awaiting)}::bool[], ${arrayLiteral(job.atMs)}::float8[], ${arrayLiteral(job.startedMs)}::float8[],
-        ${arrayLiteral(job.finishedMs)}::float8[], ${arrayLiteral(job.error)}::text[], ${arrayLiteral(job.hasSnapshot)}::bool[], ${arrayLiteral(job.snapshot)}::text[],
+        ${arrayLiteral(job.finishedMs)}::float8[], ${arrayLiteral(job.error)}::text[], ${arrayLiteral(job.hasSnapshot)}::bool[],
         ${arrayLiteral(job.machineVersion)}::int[], ${arrayLiteral(job.hasScheduledFor)}::bool[], ${arrayLiteral(job.scheduledForMs)}::float8[],
         ${arrayLiteral(job.hasQueueScore)}::bool[], ${arrayLiteral(job.queueScore)}::float8[]
-      ) as i(job_id, prev_seq, from_status, status, seq, iteration, awaiting, at_ms, started_ms, finished_ms, error,
-             has_snapshot, snapshot, machine_version, has_scheduled_for, scheduled_for_ms, has_queue_score, queue_score)
+      ) with ordinality as i(job_id, prev_seq, from_status, status, seq, iteration, awaiting, at_ms, started_ms, finished_ms,
+             error, has_snapshot, machine_version, has_scheduled_for, scheduled_for_ms, has_queue_score, queue_score, ord)
+      join json_array_elements(${JSON.stringify(job.snapshot)}::text::json) with ordinality as s(snapshot, ord) using (ord)
     ),
     updated as (
       update jobs j set
@@ -266,7 +268,7 @@ async function runStatement(sql: Sql | TransactionSql, job: ReturnType<typeof st
         started_at = coalesce(j.started_at, to_timestamp(i.started_ms / 1000)),
         finished_at = coalesce(to_timestamp(i.finished_ms / 1000), j.finished_at),
         error = coalesce(i.error, j.error),
-        snapshot = case when i.has_snapshot then i.snapshot::json else j.snapshot end,
+        snapshot = case when i.has_snapshot then i.snapshot else j.snapshot end,
         machine_version = case when i.has_snapshot then i.machine_version else j.machine_version end,
         scheduled_for = case when i.has_scheduled_for then to_timestamp(i.scheduled_for_ms / 1000) else j.scheduled_for end,
         queue_score = case when i.has_queue_score then i.queue_score else j.queue_score end

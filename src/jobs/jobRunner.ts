@@ -70,8 +70,9 @@ export function hostJob(
   let handingBack = false;
   let lost = false;
   let holding = true;
-  let step: AbortController | null = null;
-  const abortStep = () => step?.abort();
+  // One for the whole hosting: once a step is aborted (fail, hand back, lost), no later step starts.
+  const stepAbort = new AbortController();
+  const abortStep = () => stepAbort.abort();
 
   const run = async (): Promise<RunOutcome> => {
     // The publication of this runner's last transitions: awaited before the job is let go, so the next
@@ -172,7 +173,6 @@ export function hostJob(
       // The code leads the reason, so a client reading the failed job knows why without parsing prose.
       if (!check.allowed) return { type: 'STEP_FAILED', reason: `TOKEN_BUDGET: ${TOKEN_LIMIT_MESSAGE(check.used, check.limit)}` };
     }
-    step = new AbortController();
     const outcome = await runStep(deps.stepHandlers[status], {
       jobId: row.id,
       ownerId: row.ownerId,
@@ -180,9 +180,8 @@ export function hostJob(
       goal: row.goal,
       step: status,
       iteration: session.actor.getSnapshot().context.iteration,
-      signal: step.signal,
+      signal: stepAbort.signal,
     });
-    step = null;
     if (outcome.kind === 'aborted') return null;
     if (outcome.kind === 'threw') return { type: 'STEP_FAILED', reason: outcome.reason };
     // Tokens count against the owner's daily budget (SPEC §4); the next step's check sees them.

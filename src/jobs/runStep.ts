@@ -17,6 +17,15 @@ const stepResultSchema = z.union([
 ]);
 
 const ABORTED = Symbol('aborted');
+const DONE_OK: StepOutcome = Object.freeze({ kind: 'done', ok: true });
+
+/** `{ ok: true }` and nothing else: most results, checked without building zod's result objects. */
+function isPlainOk(raw: unknown): boolean {
+  if (typeof raw !== 'object' || raw === null || Object.getPrototypeOf(raw) !== Object.prototype) return false;
+  let keys = 0;
+  for (const key in raw) if (Object.hasOwn(raw, key)) keys++;
+  return keys === 1 && (raw as { ok?: unknown }).ok === true;
+}
 
 /**
  * Runs a step handler. An abort of `context.signal` settles the step at once, whether or not the handler
@@ -34,6 +43,7 @@ export async function runStep(handler: StepHandler, context: StepContext): Promi
   try {
     const raw: unknown = await Promise.race([handler(context), aborted]);
     if (raw === ABORTED) return { kind: 'aborted' };
+    if (isPlainOk(raw)) return DONE_OK;
     const parsed = stepResultSchema.safeParse(raw);
     if (!parsed.success) return { kind: 'threw', reason: `Step handler for ${context.step} returned an invalid result` };
     const result = parsed.data;
