@@ -9,7 +9,7 @@ import { renderChart, type ChartRow } from './lib/chart.js';
 import { describeMachine } from './lib/machine.js';
 import { formatValue, type Metric, type Scenario } from './lib/scenario.js';
 
-const ORDER = ['jobs', 'latency', 'admission', 'scan', 'api', 'fanout', 'memory', 'peer'];
+const ORDER = ['jobs', 'rows', 'latency', 'admission', 'scan', 'api', 'fanout', 'memory', 'peer'];
 
 async function loadScenarios(): Promise<Scenario[]> {
   const dir = new URL('./scenarios/', import.meta.url);

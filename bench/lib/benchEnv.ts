@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../../src/clock.js';
-import { createSql, type Sql } from '../../src/db/client.js';
+import { createCommitSql, createSql, type Sql } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import { DEFAULT_TIERS, type TierName } from '../../src/domain/tiers.js';
 import { createJobRuntime, type JobRuntimeOptions } from '../../src/jobs/createJobRuntime.js';
@@ -51,6 +51,8 @@ export async function openBenchEnv(ctx: BenchContext, label: string, clock: Cloc
   const admin = postgres(ctx.databaseUrl, { max: 1, onnotice: () => {} });
   await admin`create schema ${admin(schema)}`;
   const sql = createSql(ctx.databaseUrl, { schema, max: 10 });
+  // As the server runs it (src/app.ts): the group commit on its own connections with generic plans.
+  const commitSql = createCommitSql(ctx.databaseUrl, { schema });
   await migrate(sql);
   const redis = createRedis(ctx.redisUrl);
   const keys = createKeys(prefix);
@@ -67,7 +69,7 @@ export async function openBenchEnv(ctx: BenchContext, label: string, clock: Cloc
     schema,
     prefix,
     runtime({ workers = 0, config, ...rest }) {
-      const runtime = createJobRuntime({ sql, stores, clock, config: { ...BENCH_RUNTIME_CONFIG, ...config, workers }, ...rest });
+      const runtime = createJobRuntime({ sql, commitSql, stores, clock, config: { ...BENCH_RUNTIME_CONFIG, ...config, workers }, ...rest });
       runtimes.push(runtime);
       return runtime;
     },
@@ -89,6 +91,7 @@ export async function openBenchEnv(ctx: BenchContext, label: string, clock: Cloc
     async close() {
       await Promise.all(runtimes.map((r) => r.stop()));
       await stores.close();
+      await commitSql.end({ timeout: 5 });
       await sql.end({ timeout: 5 });
       await deleteByPrefix(redis, prefix);
       redis.disconnect();

@@ -53,7 +53,9 @@ export const latencyScenario: Scenario = {
   description: 'transition latency accepted → published (PostgreSQL group commit, then Redis publish), HDR histogram',
   async run(ctx) {
     const metrics: Metric[] = [];
-    for (const inFlight of [10, 100, 1000]) {
+    // BENCH_LATENCY_LEVELS (e.g. "10,100") to explore one level at a time.
+    const levels = (process.env.BENCH_LATENCY_LEVELS ?? '10,100,1000').split(',').map(Number);
+    for (const inFlight of levels) {
       const h = await measure(ctx, inFlight);
       const ms = (q: number) => h.getValueAtPercentile(q) / 1000;
       metrics.push(
