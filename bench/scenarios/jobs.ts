@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { openBenchEnv, waitForTerminal } from '../lib/benchEnv.js';
+import { openBenchEnv, waitForTerminal, type BenchEnv } from '../lib/benchEnv.js';
 import { cpuMsPer, sampleCpu } from '../lib/processCpu.js';
 import { isMain, runStandalone, type BenchContext, type Metric, type Scenario } from '../lib/scenario.js';
 
@@ -31,6 +31,15 @@ interface Run {
   transitionsPerSecond: number;
   /** CPU ms per job over the run, by process kind (node = the worker processes). */
   cpu: ReturnType<typeof cpuMsPer>;
+  /** PostgreSQL transactions committed per job (group commits plus everything else the runtime reads). */
+  commitsPerJob: number;
+}
+
+/** Transactions committed in the bench's database so far (PostgreSQL's statistics, flushed within ~1 s). */
+async function commitsSoFar(sql: BenchEnv['sql']): Promise<number> {
+  await sql`select pg_stat_force_next_flush()`;
+  const [row] = await sql<{ n: number }[]>`select xact_commit::float8 as n from pg_stat_database where datname = current_database()`;
+  return row?.n ?? 0;
 }
 
 async function runOnce(ctx: BenchContext, processes: number, jobs: number): Promise<Run> {
@@ -55,13 +64,17 @@ async function runOnce(ctx: BenchContext, processes: number, jobs: number): Prom
     for (let p = 0; p < processes; p++) children.push(await startWorker(ctx, env.schema, env.prefix));
     ctx.progress(`${processes} process(es): running`);
     const workerPids = children.flatMap((child) => child.pid ?? []);
+    const commitsBefore = await commitsSoFar(env.sql);
     const cpuBefore = sampleCpu(workerPids);
     const started = performance.now();
     for (const child of children) child.stdin?.write('go\n');
     await waitForTerminal(env.sql, jobs, 120_000);
     const seconds = (performance.now() - started) / 1000;
     const cpu = cpuMsPer(cpuBefore, sampleCpu(workerPids), jobs);
-    return { jobsPerSecond: jobs / seconds, transitionsPerSecond: (jobs * TRANSITIONS_PER_JOB) / seconds, cpu };
+    // Other backends flush their counts when idle, at most once a second: wait for the last ones.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const commitsPerJob = ((await commitsSoFar(env.sql)) - commitsBefore) / jobs;
+    return { jobsPerSecond: jobs / seconds, transitionsPerSecond: (jobs * TRANSITIONS_PER_JOB) / seconds, cpu, commitsPerJob };
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.filter((child) => child.exitCode === null).map((child) => once(child, 'exit')));
@@ -89,6 +102,7 @@ function cpuMetrics(run: Run, label: string): Metric[] {
     { name: `CPU/job, PostgreSQL (${label})`, value: run.cpu.postgres, unit: 'ms', better: 'lower' },
     { name: `CPU/job, Redis (${label})`, value: run.cpu.redis, unit: 'ms', better: 'lower' },
     { name: `CPU/job, total (${label})`, value: run.cpu.total, unit: 'ms', better: 'lower', target: { op: '<=', value: 0.4 } },
+    { name: `PostgreSQL commits/job (${label})`, value: run.commitsPerJob, unit: 'commits', better: 'lower' },
   ];
 }
 
