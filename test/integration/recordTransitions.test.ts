@@ -225,6 +225,23 @@ describe('recordTransitions', () => {
     expect(hot).toEqual({ hot: PATH.length - 2, all: PATH.length - 1 });
   });
 
+  it('runs the statement again when PostgreSQL aborts it as a deadlock victim (it was rolled back whole)', async () => {
+    const job = await newJob();
+    let calls = 0;
+    // PostgreSQL picks one of two deadlocked statements and aborts it; that is what the first call meets.
+    const deadlockOnce = new Proxy(db.sql, {
+      apply(target, thisArg, args: Parameters<typeof db.sql>) {
+        calls += 1;
+        if (calls === 1) return Promise.reject(Object.assign(new Error('deadlock detected'), { code: '40P01' }));
+        return Reflect.apply(target, thisArg, args) as unknown;
+      },
+    });
+    const outcomes = await recordTransitions(deadlockOnce, walk(job.id, 0, 2));
+    expect(calls).toBe(2);
+    expect(outcomes.every((o) => o.applied)).toBe(true);
+    expect(await seqsOf(job.id)).toEqual([1, 2, 3]);
+  });
+
   it('returns nothing for an empty batch without a round trip, and validates records first', async () => {
     statements.length = 0;
     expect(await createJobsRepository(traced).recordTransitions([])).toEqual([]);
