@@ -5,15 +5,15 @@
  * ("cannot cast type uuid to uuid[]"). A literal with the cast in the statement has no such window.
  */
 export function arrayLiteral(values: readonly (string | number | boolean | null)[]): string {
-  let out = '{';
+  // Tokens joined once: concatenating piece by piece builds a rope V8 must flatten before the write.
+  const tokens = new Array<string>(values.length);
   for (let i = 0; i < values.length; i++) {
-    if (i > 0) out += ',';
     const v = values[i];
-    if (v === null || v === undefined) out += 'NULL';
-    else if (typeof v === 'string') out += v.includes('"') || v.includes('\\') ? `"${v.replace(/[\\"]/g, '\\$&')}"` : `"${v}"`;
-    else if (typeof v === 'boolean') out += v ? 't' : 'f';
-    else if (Number.isFinite(v)) out += String(v);
+    if (v === null || v === undefined) tokens[i] = 'NULL';
+    else if (typeof v === 'string') tokens[i] = v.includes('"') || v.includes('\\') ? `"${v.replace(/[\\"]/g, '\\$&')}"` : `"${v}"`;
+    else if (typeof v === 'boolean') tokens[i] = v ? 't' : 'f';
+    else if (Number.isFinite(v)) tokens[i] = String(v);
     else throw new Error(`arrayLiteral: ${String(v)} is not a finite number`);
   }
-  return `${out}}`;
+  return `{${tokens.join(',')}}`;
 }

@@ -35,13 +35,8 @@ function isPlainOk(raw: unknown): boolean {
 export async function runStep(handler: StepHandler, context: StepContext): Promise<StepOutcome> {
   const { signal } = context;
   if (signal.aborted) return { kind: 'aborted' };
-  let onAbort: () => void = () => {};
-  const aborted = new Promise<typeof ABORTED>((resolve) => {
-    onAbort = () => resolve(ABORTED);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
   try {
-    const raw: unknown = await Promise.race([handler(context), aborted]);
+    const raw: unknown = await Promise.race([handler(context), abortOf(signal)]);
     if (raw === ABORTED) return { kind: 'aborted' };
     if (isPlainOk(raw)) return DONE_OK;
     const parsed = stepResultSchema.safeParse(raw);
@@ -53,7 +48,20 @@ export async function runStep(handler: StepHandler, context: StepContext): Promi
     if (signal.aborted) return { kind: 'aborted' };
     const message = error instanceof Error ? error.message : String(error);
     return { kind: 'threw', reason: clipReason(`Step ${context.step} failed: ${message}`) };
-  } finally {
-    signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * One promise per signal that settles when it aborts: a hosting's steps share its signal, so its four or
+ * more steps share one listener rather than adding and removing one each. Held weakly: it goes with the
+ * signal.
+ */
+const abortPromises = new WeakMap<AbortSignal, Promise<typeof ABORTED>>();
+function abortOf(signal: AbortSignal): Promise<typeof ABORTED> {
+  let aborted = abortPromises.get(signal);
+  if (!aborted) {
+    aborted = new Promise((resolve) => signal.addEventListener('abort', () => resolve(ABORTED), { once: true }));
+    abortPromises.set(signal, aborted);
+  }
+  return aborted;
 }
