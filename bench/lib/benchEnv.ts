@@ -102,17 +102,22 @@ export async function openBenchEnv(ctx: BenchContext, label: string, clock: Cloc
 }
 
 /**
- * Polls until every job in the schema is terminal (the scenario has submitted all `count` of them); benches
- * may use timers, tests never do. The count of unfinished jobs walks a partial index that shrinks as they
- * finish, so polling costs PostgreSQL little CPU beside the work measured.
+ * Polls until at most `atMost` jobs in the schema are unfinished; benches may use timers, tests never do.
+ * The count walks a partial index that shrinks as jobs finish, so polling costs PostgreSQL little CPU
+ * beside the work measured.
  */
-export async function waitForTerminal(sql: Sql, count: number, timeoutMs: number): Promise<void> {
+export async function waitForUnfinished(sql: Sql, atMost: number, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const [row] = await sql<{ n: number }[]>`select count(*)::int as n from jobs where finished_at is null`;
     const unfinished = row?.n ?? 0;
-    if (unfinished === 0) return;
-    if (performance.now() > deadline) throw new Error(`only ${count - unfinished}/${count} jobs finished in ${timeoutMs} ms`);
+    if (unfinished <= atMost) return;
+    if (performance.now() > deadline) throw new Error(`${unfinished} jobs still unfinished after ${timeoutMs} ms (waiting for ${atMost})`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Polls until every job in the schema is terminal (the scenario has submitted all of them). */
+export async function waitForTerminal(sql: Sql, timeoutMs: number): Promise<void> {
+  await waitForUnfinished(sql, 0, timeoutMs);
 }

@@ -41,7 +41,7 @@ async function measure(ctx: BenchContext, inFlight: number): Promise<hdr.Histogr
     });
     ctx.progress(`${inFlight} in flight: running`);
     await runner.start();
-    await waitForTerminal(env.sql, jobs, 180_000);
+    await waitForTerminal(env.sql, 180_000);
     return histogram;
   } finally {
     await env.close();
