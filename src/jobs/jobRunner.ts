@@ -5,7 +5,7 @@ import type { JobRow } from '../db/jobRows.js';
 import type { JobToRun } from '../db/jobRuntimeQueries.js';
 import { resolveTier, TOKEN_LIMIT_MESSAGE, tokenBudget, type TierTable } from '../domain/tiers.js';
 import { isWardenError } from '../errors.js';
-import type { ClaimRef } from '../redis/claimStore.js';
+import type { ClaimRef, FinishedDuration } from '../redis/claimStore.js';
 import type { HotStores } from '../redis/hotStores.js';
 import { openJobSession, type ActorInspector, type JobSession } from './jobSession.js';
 import { runStep } from './runStep.js';
@@ -78,10 +78,10 @@ export function hostJob(
     // The publication of this runner's last transitions: awaited before the job is let go, so the next
     // holder never publishes ahead of it.
     let published: Promise<void> = Promise.resolve();
-    const release = async (requeue: boolean) => {
+    const release = async (requeue: boolean, duration?: FinishedDuration) => {
       await published;
       holding = false;
-      return deps.stores.claims.release(claim, { requeue });
+      return deps.stores.claims.release(claim, { requeue, ...(duration ? { duration } : {}) });
     };
     const loaded = await deps.loadJob(claim.jobId);
     if (!loaded) {
@@ -150,9 +150,11 @@ export function hostJob(
         if (event.type === 'START') row = { ...row, startedAt: new Date(deps.clock.now()).toISOString() };
       }
       const finished = session !== null && isTerminal(session.status());
-      // A job that was never confirmed never paused: no need to read its pauses back.
-      if (finished) recordDuration(row, (session?.actor.getSnapshot().context.confirmations ?? 0) > 0);
-      await release(false);
+      // A job that was never confirmed never paused: its duration is known now and rides on the release
+      // (one round trip); a confirmed one's pauses are read back from the log first.
+      const paused = (session?.actor.getSnapshot().context.confirmations ?? 0) > 0;
+      if (finished && paused) recordPausedDuration(row);
+      await release(false, finished && !paused ? (durationOf(row, deps.clock.now(), 0) ?? undefined) : undefined);
       return finished ? 'finished' : 'paused';
     } catch (error) {
       deps.onError(error, { jobId: claim.jobId, during: 'run' });
@@ -195,18 +197,22 @@ export function hostJob(
   };
 
   /**
-   * Feeds the wait estimator: started → finished, less the time spent waiting for the owner's
-   * confirmation (that is the owner's time, not the queue's). Not awaited: nothing waits on the average.
+   * What the wait estimator is fed: started → finished, less the time spent waiting for the owner's
+   * confirmation (that is the owner's time, not the queue's); null when the job never started.
    */
-  const recordDuration = (row: JobRow, paused: boolean) => {
-    if (row.startedAt === null) return;
-    const startedAt = Date.parse(row.startedAt);
+  const durationOf = (row: JobRow, finishedAt: number, pausedMs: number): FinishedDuration | null => {
+    if (row.startedAt === null) return null;
+    const seconds = Math.max(0, (finishedAt - Date.parse(row.startedAt) - pausedMs) / 1000);
+    return { tier: row.tier, seconds, defaultSeconds: resolveTier(deps.tiers, row.tier).defaultJobSeconds };
+  };
+
+  /** A confirmed job's duration, once its pauses are read back. Not awaited: nothing waits on the average. */
+  const recordPausedDuration = (row: JobRow) => {
     const finishedAt = deps.clock.now();
-    const { defaultJobSeconds } = resolveTier(deps.tiers, row.tier);
     void (async () => {
-      const pausedMs = paused ? ((await deps.pausedMs?.(row.id)) ?? 0) : 0;
-      const seconds = Math.max(0, (finishedAt - startedAt - pausedMs) / 1000);
-      await deps.stores.estimator.recordDuration(row.tier, seconds, defaultJobSeconds);
+      const pausedMs = (await deps.pausedMs?.(row.id)) ?? 0;
+      const duration = durationOf(row, finishedAt, pausedMs);
+      if (duration) await deps.stores.estimator.recordDuration(duration.tier, duration.seconds, duration.defaultSeconds);
     })().catch((err: unknown) => deps.onError(err, { jobId: row.id, during: 'estimator' }));
   };
 

@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { queueBandBase } from '../domain/priority.js';
+import { EMA_WEIGHT } from '../domain/waitEstimate.js';
+import { assertSeconds } from './estimatorStore.js';
 import type { Keys } from './keys.js';
 import { loadScripts } from './luaScripts.js';
 import { assertCount, assertId } from './storeArgs.js';
@@ -14,6 +16,13 @@ export interface ClaimRef {
   projectId: string;
   /** Who holds it and its queue score: lets the holder re-assert the claim after Redis lost its data. */
   restore?: { holder: string; score: number };
+}
+
+/** A finished job's duration for the wait estimator (EstimatorStore.recordDuration's arguments). */
+export interface FinishedDuration {
+  tier: string;
+  seconds: number;
+  defaultSeconds: number;
 }
 
 export interface ClaimRequest extends ClaimRef {
@@ -59,7 +68,11 @@ export interface ClaimStore {
   /** Renews the claim and its slots; false when this token no longer holds a live claim. */
   renew(ref: ClaimRef, leaseMs: number): Promise<boolean>;
   /** Ends the claim and frees its slots; with `requeue` the job goes back under its old score. */
-  release(ref: ClaimRef, options: { requeue: boolean }): Promise<boolean>;
+  /**
+   * With `duration`, a finished job's duration is folded into its tier's average as
+   * EstimatorStore.recordDuration would, in the same round trip (and whatever the token).
+   */
+  release(ref: ClaimRef, options: { requeue: boolean; duration?: FinishedDuration }): Promise<boolean>;
   /** Takeover: expired claims back into the queue; returns their job ids. */
   reclaimExpired(limit: number): Promise<string[]>;
   /** Queues a job found runnable in PostgreSQL unless it is already queued or claimed. */
@@ -106,6 +119,13 @@ const claimReplySchema = z.union([
   z.tuple([z.union([z.literal(0), z.literal(-1), z.literal(-2)])]),
 ]);
 
+/** Checks a duration as EstimatorStore.recordDuration checks its arguments. */
+export function assertDuration(duration: FinishedDuration): void {
+  assertId('tier', duration.tier);
+  assertSeconds('seconds', duration.seconds);
+  assertSeconds('defaultSeconds', duration.defaultSeconds);
+}
+
 /** The ClaimStore on Redis: claimJob, renewClaim, releaseClaim, reclaimExpired and requeueOrphan.lua. */
 export function createRedisClaimStore(redis: Redis, keys: Keys, clock: Clock): ClaimStore {
   const scripts = loadScripts(redis);
@@ -143,10 +163,16 @@ export function createRedisClaimStore(redis: Redis, keys: Keys, clock: Clock): C
       return flagReplySchema.parse(reply) === 1;
     },
 
-    async release(ref, { requeue }) {
+    async release(ref, { requeue, duration }) {
+      if (duration) assertDuration(duration);
       const reply = await scripts.releaseClaim(
-        [keys.claims(), keys.claimInfo(), ...slotKeys(ref), keys.queue()],
-        [ref.jobId, ref.token, requeue ? '1' : '0'],
+        [keys.claims(), keys.claimInfo(), ...slotKeys(ref), keys.queue(), keys.durations()],
+        [
+          ref.jobId,
+          ref.token,
+          requeue ? '1' : '0',
+          ...(duration ? [duration.tier, duration.seconds, duration.defaultSeconds, EMA_WEIGHT] : []),
+        ],
       );
       return flagReplySchema.parse(reply) === 1;
     },

@@ -17,7 +17,7 @@ const SCRIPT_FILES = {
   recordDuration: 1,
   claimJob: 6,
   renewClaim: 5,
-  releaseClaim: 5,
+  releaseClaim: 6,
   reclaimExpired: 3,
   requeueOrphan: 3,
   restoreCounter: 1,

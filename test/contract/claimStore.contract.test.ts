@@ -137,6 +137,22 @@ describe.each(implementations)('ClaimStore on %s', (_name, impl) => {
     expect(await claims.renew(ref, LEASE_MS)).toBe(false);
   });
 
+  it('folds a finished job’s duration into its tier’s average on release, as recordDuration does', async () => {
+    const { stores, claims, userId, request } = setup();
+    const project = uid('p');
+    const tier = uid('tier');
+    await stores.queue.enqueue('done', 0, NO_CAP);
+    await claims.claim(await request('done', project, 't'));
+    const ref = { jobId: 'done', token: 't', userId, projectId: project };
+    expect(await claims.release(ref, { requeue: false, duration: { tier, seconds: 100, defaultSeconds: 600 } })).toBe(true);
+    // 0.3 × 100 + 0.7 × 600 (the tier's default before its first job).
+    expect(await stores.estimator.average(tier, 600)).toBeCloseTo(450, 9);
+    // A stale holder's release changes no claim, but the job did take that long.
+    expect(await claims.release(ref, { requeue: false, duration: { tier, seconds: 450, defaultSeconds: 600 } })).toBe(false);
+    expect(await stores.estimator.average(tier, 600)).toBeCloseTo(450, 9);
+    await expect(claims.release(ref, { requeue: false, duration: { tier, seconds: -1, defaultSeconds: 600 } })).rejects.toThrow(RangeError);
+  });
+
   it('hands a job back under its old score, ahead of jobs queued after it', async () => {
     const { claims, stores, userId, request } = setup();
     const project = uid('p');

@@ -25,6 +25,7 @@ export function createMemoryStores(options: {
   const events = createMemoryJobEventFeed(options.onFeedError ? { onError: options.onFeedError } : {});
   const queue = createMemoryQueueStore();
   const control = createMemoryControlChannel();
+  const estimator = createMemoryEstimatorStore();
   let closed = false;
   let epoch: string | null = null;
   return {
@@ -38,9 +39,9 @@ export function createMemoryStores(options: {
     quotas: createMemoryQuotaStore(clock),
     tokens: createMemoryTokenStore(clock),
     queue,
-    claims: createMemoryClaimStore(queue, clock),
+    claims: createMemoryClaimStore(queue, clock, estimator),
     control,
-    estimator: createMemoryEstimatorStore(),
+    estimator,
     runners: createMemoryRunnerRegistry(clock),
     epoch: {
       read: () => Promise.resolve(epoch),

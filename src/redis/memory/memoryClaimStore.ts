@@ -1,5 +1,6 @@
 import type { Clock } from '../../clock.js';
-import { assertClaimRequest, type ClaimInfo, type ClaimStore } from '../claimStore.js';
+import { assertClaimRequest, assertDuration, type ClaimInfo, type ClaimStore } from '../claimStore.js';
+import type { EstimatorStore } from '../estimatorStore.js';
 import type { QueueStore } from '../queueStore.js';
 import { createMemorySlotStore } from './memorySlotStore.js';
 import { assertCount } from '../storeArgs.js';
@@ -9,7 +10,7 @@ import { assertCount } from '../storeArgs.js';
  * claim is "take the job out of the queue, then acquire its slots, else put it back under its score":
  * the queue's remove() decides between two workers racing for one job.
  */
-export function createMemoryClaimStore(queue: QueueStore, clock: Clock): ClaimStore {
+export function createMemoryClaimStore(queue: QueueStore, clock: Clock, estimator: Pick<EstimatorStore, 'recordDuration'>): ClaimStore {
   const slots = createMemorySlotStore(clock);
   const claims = new Map<string, ClaimInfo>();
   const failRequests = new Map<string, string>();
@@ -47,7 +48,11 @@ export function createMemoryClaimStore(queue: QueueStore, clock: Clock): ClaimSt
       return true;
     },
 
-    async release(ref, { requeue }) {
+    async release(ref, { requeue, duration }) {
+      if (duration) {
+        assertDuration(duration);
+        await estimator.recordDuration(duration.tier, duration.seconds, duration.defaultSeconds);
+      }
       const info = tokenHolds(ref.jobId, ref.token);
       if (!info) return false;
       claims.delete(ref.jobId);

@@ -7,12 +7,21 @@
 -- KEYS[3]  the user's slots
 -- KEYS[4]  the project's slots
 -- KEYS[5]  the queue (keys.queue())
+-- KEYS[6]  the wait estimator's averages (keys.durations())
 -- ARGV[1]  job id
 -- ARGV[2]  token
 -- ARGV[3]  '1': hand the job back to the queue; '0': just release (the job finished or paused)
+-- ARGV[4..7]  a finished job's duration for its tier's average, as recordDuration.lua's ARGV[1..4]
+--             (tier, seconds, default seconds, weight), or absent. Folded here so that a finished job
+--             costs one round trip less; folded whatever the token, since the job did take that long.
 --
 -- Returns  1  released (and queued again when asked)
---          0  not this token's claim: nothing changed
+--          0  not this token's claim: nothing changed (but the duration)
+if ARGV[4] then
+  local old = tonumber(redis.call('HGET', KEYS[6], ARGV[4]) or ARGV[6])
+  local weight = tonumber(ARGV[7])
+  redis.call('HSET', KEYS[6], ARGV[4], string.format('%.17g', weight * tonumber(ARGV[5]) + (1 - weight) * old))
+end
 local info = redis.call('HGET', KEYS[2], ARGV[1])
 if not info then
   return 0
