@@ -88,8 +88,23 @@ describe('Redis killed and restarted empty mid-run', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await redis.start();
 
+    // A job whose checks fail four times in a row (0.2⁴, ≈ 38 % of runs have one among 300) pauses for its
+    // owner's confirmation, as SPEC §4 wants: its owner confirms it, or neither it nor its stream would end.
+    let confirming = true;
+    const confirmer = (async () => {
+      while (confirming) {
+        const paused = await db.sql<{ id: string }[]>`select id from jobs where awaiting_confirmation and finished_at is null`;
+        for (const { id } of paused) {
+          const owner = submitted.find((s) => s.jobId === id);
+          await clients[owner?.user ?? 0]?.[0]?.jobs.confirm.mutate({ jobId: id }).catch(() => {});
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
     await Promise.all(followed.map((f) => f.ended));
     while ((await terminalCount()) < submitted.length) await new Promise((resolve) => setTimeout(resolve, 50));
+    confirming = false;
+    await confirmer;
 
     for (const f of followed) {
       const seqs = f.events.map((e) => e.data.seq);

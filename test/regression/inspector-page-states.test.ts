@@ -105,10 +105,13 @@ describe('the inspector page', () => {
     const widths = await page.evaluate<{ page: number; body: number }>('({ page: document.documentElement.scrollWidth, body: document.body.scrollWidth })');
     expect(widths.page).toBeLessThanOrEqual(420);
     expect(widths.body).toBeLessThanOrEqual(420);
-    const host = await page.locator('table.actors th', { hasText: 'host' }).boundingBox();
-    const cell = await page.locator(`tr[data-job-id="${job.jobId}"] td.host`).boundingBox();
-    expect(host && host.width > 0 && host.x + host.width <= 420).toBe(true);
-    expect(cell && cell.width > 0 && cell.x + cell.width <= 420).toBe(true);
+    // Polled: the actors table is redrawn as the live list refreshes, and a row caught mid-redraw has no box.
+    const fits = async (selector: string) => {
+      const box = await page.locator(selector).first().boundingBox();
+      return box !== null && box.width > 0 && box.x + box.width <= 420;
+    };
+    await expect.poll(() => fits('table.actors th:has-text("host")'), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => fits(`tr[data-job-id="${job.jobId}"] td.host`), { timeout: 10_000 }).toBe(true);
     await page.screenshot({ path: join(RESULTS, 'inspector-420px.png'), animations: 'disabled', fullPage: true });
   });
 });
