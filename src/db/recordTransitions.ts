@@ -97,7 +97,8 @@ function groupByJob(records: readonly TransitionWrite[]): JobGroup[] {
     }
     groups.push({ jobId, order, chained });
   }
-  // Job rows are locked in id order in every batch, so two batches sharing jobs never deadlock.
+  // In id order: the update meets (and locks) rows in that order, so two batches sharing jobs seldom
+  // deadlock; should PostgreSQL still abort one as the victim, recordTransitions runs it again.
   return groups.sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
 }
 
