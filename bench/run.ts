@@ -43,7 +43,7 @@ function targetMark(m: Metric): string {
 function addPeerRatios(results: { scenario: string; metrics: Metric[] }[]): void {
   const jobs = results.find((r) => r.scenario === 'jobs')?.metrics ?? [];
   const peer = results.find((r) => r.scenario === 'peer');
-  // Two processes: the configuration the performance target is set for (issue 14: ≥ 0.35× with 6 progress updates).
+  // Two processes: the configuration the throughput target is set for (≥ 0.35× BullMQ with 6 progress updates).
   const warden = jobs.find((m) => m.name === 'jobs/s to terminal (2 processes)')?.value ?? Number.NaN;
   if (!peer || !Number.isFinite(warden)) return;
   for (const m of [...peer.metrics]) {

@@ -1,5 +1,5 @@
 /**
- * The reads the lean jobs table must keep cheap (issue 14): with 100,000 jobs in the table — most of them
+ * The reads the lean jobs table must keep cheap: with 100,000 jobs in the table — most of them
  * finished, as a table that has run a while is — a user's page of 20 (all, and one status), one job by
  * id, the sweeps (stale runnable, over age, due scheduled), a user's newest unfinished job, and the
  * rebuild's read of every runnable job. Each is timed from the client (median and slowest of 50 after 5
