@@ -1,38 +1,17 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { createManualClock } from '../../src/clock.js';
-import { migrate } from '../../src/db/migrate.js';
+import { describe, expect, it } from 'vitest';
+import { useEmbeddedRiskRuntime } from '../helpers/embeddedRiskRuntime.js';
 import { createRiskFactsRepository } from '../../src/db/riskFactsRepository.js';
 import { createProjectsRepository } from '../../src/db/projectsRepository.js';
 import { createUsersRepository } from '../../src/db/usersRepository.js';
 import { createRiskFact } from '../../src/domain/riskFact.js';
 import { DAY_MS } from '../../src/domain/riskRules.js';
-import { DEFAULT_TIERS } from '../../src/domain/tiers.js';
-import { createMemoryStores } from '../../src/redis/memory/createMemoryStores.js';
 import type { RiskScope } from '../../src/risk/riskEvent.js';
 import { streamRiskEvents } from '../../src/risk/riskEventStream.js';
-import { createRiskRuntime } from '../../src/risk/riskRuntime.js';
-import { useTestDb } from '../helpers/testDb.js';
 
 // The durable fact log on the real PostgreSQL: who owns a fact, the per-user sequence, withdrawal of a
 // failed publish, retention by the injected clock, and the stream's resume rules.
-const db = await useTestDb('risk_facts');
-await migrate(db.sql);
-const clock = createManualClock('2032-03-01T12:00:00Z');
-const stores = createMemoryStores({ clock });
 const logged: string[] = [];
-const runtime = await createRiskRuntime({
-  sql: db.sql,
-  clock,
-  tiers: DEFAULT_TIERS,
-  logger: { warn: (_o, m) => logged.push(m), error: (_o, m) => logged.push(m) },
-  tokens: stores.tokens,
-  scanThreads: 0,
-  factRetentionDays: 90,
-});
-afterAll(async () => {
-  await runtime.close();
-  await stores.close();
-});
+const { db, clock, runtime } = await useEmbeddedRiskRuntime({ label: 'risk_facts', startAt: '2032-03-01T12:00:00Z', logged, factRetentionDays: 90 });
 const users = createUsersRepository(db.sql);
 const projects = createProjectsRepository(db.sql);
 

@@ -1,34 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createManualClock } from '../../src/clock.js';
-import { migrate } from '../../src/db/migrate.js';
+import { describe, expect, it } from 'vitest';
+import { useEmbeddedRiskRuntime } from '../helpers/embeddedRiskRuntime.js';
 import { createProjectsRepository } from '../../src/db/projectsRepository.js';
 import { createUsersRepository } from '../../src/db/usersRepository.js';
 import { DAY_MS } from '../../src/domain/riskRules.js';
-import { DEFAULT_TIERS } from '../../src/domain/tiers.js';
-import { createMemoryStores } from '../../src/redis/memory/createMemoryStores.js';
 import type { RiskEvent } from '../../src/risk/riskEvent.js';
-import { createRiskRuntime } from '../../src/risk/riskRuntime.js';
-import { useTestDb } from '../helpers/testDb.js';
 
 // The embedded mode: no Redis, the in-process stand-in's TokenStore, the in-process bus.
-const db = await useTestDb('risk_runtime');
-await migrate(db.sql);
-const clock = createManualClock('2031-02-01T09:00:00Z');
-const stores = createMemoryStores({ clock });
 const warnings: string[] = [];
-const runtime = await createRiskRuntime({
-  sql: db.sql,
-  clock,
-  tiers: DEFAULT_TIERS,
-  logger: { warn: (_o, m) => warnings.push(m), error: (_o, m) => warnings.push(m) },
-  tokens: stores.tokens,
-  scanThreads: 1,
-});
-afterAll(async () => {
-  await runtime.close();
-  await stores.close();
-});
+const { db, clock, stores, runtime } = await useEmbeddedRiskRuntime({ label: 'risk_runtime', startAt: '2031-02-01T09:00:00Z', logged: warnings, scanThreads: 1 });
 
 describe('risk runtime without Redis', () => {
   it('scans the stand-in token store and publishes on the in-process bus, once', async () => {

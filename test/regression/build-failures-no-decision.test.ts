@@ -1,33 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createManualClock } from '../../src/clock.js';
-import { migrate } from '../../src/db/migrate.js';
+import { describe, expect, it } from 'vitest';
+import { useEmbeddedRiskRuntime } from '../helpers/embeddedRiskRuntime.js';
 import { createProjectsRepository } from '../../src/db/projectsRepository.js';
 import { createUsersRepository } from '../../src/db/usersRepository.js';
-import { DEFAULT_TIERS } from '../../src/domain/tiers.js';
-import { createMemoryStores } from '../../src/redis/memory/createMemoryStores.js';
-import { createRiskRuntime } from '../../src/risk/riskRuntime.js';
-import { useTestDb } from '../helpers/testDb.js';
 
 // A raised build_failures risk was published and nothing acted on it: no planner consumed risk facts,
 // and causality chains were used by nothing. The shipped planner now opens a pending decision on the
 // project carrying the chain of the fact it acted on.
-const db = await useTestDb('build_failures_decision');
-await migrate(db.sql);
-const clock = createManualClock('2034-02-01T10:00:00Z');
-const stores = createMemoryStores({ clock });
-const runtime = await createRiskRuntime({
-  sql: db.sql,
-  clock,
-  tiers: DEFAULT_TIERS,
-  logger: { warn: () => {}, error: () => {} },
-  tokens: stores.tokens,
-  scanThreads: 0,
-});
-afterAll(async () => {
-  await runtime.close();
-  await stores.close();
-});
+const { db, clock, runtime } = await useEmbeddedRiskRuntime({ label: 'build_failures_decision', startAt: '2034-02-01T10:00:00Z' });
 
 describe('a raised build_failures risk', () => {
   it('opens one pending decision on the project, with the causality chain of the fact', async () => {
