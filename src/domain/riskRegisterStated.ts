@@ -83,14 +83,18 @@ export interface Unverifiable {
   line: number | null;
 }
 
-/** What a register says about itself, as written: the header of a stored, imported or listed register. */
-export interface RegisterHeader {
+/** The header fields a register's Markdown carries (the export writes them, the import reads them). */
+export interface RegisterHeadline {
   title: string;
   subject: string;
   reviewer: string | null;
   /** YYYY-MM-DD */
   reviewedOn: string | null;
   assessment: string | null;
+}
+
+/** What a register says about itself, as written: the header of a stored, imported or listed register. */
+export interface RegisterHeader extends RegisterHeadline {
   /** The summary as it was written (imported registers); `{}` when none was. */
   stated: StatedSummary;
 }

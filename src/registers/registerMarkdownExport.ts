@@ -1,14 +1,7 @@
 import { BASE_SCORE, capitalize, describeCounts, LEVEL_DEDUCTION, RISK_LEVELS, type RegisterRisk, type RiskLevel } from '../domain/riskRegister.js';
 import { calculationTerms, type RegisterProfile } from '../domain/riskRegisterProfile.js';
+import type { RegisterHeadline } from '../domain/riskRegisterStated.js';
 
-/** The header fields of a register that its Markdown carries. */
-export interface RegisterHeader {
-  title: string;
-  subject: string;
-  reviewer: string | null;
-  reviewedOn: string | null;
-  assessment: string | null;
-}
 
 /** How each level's deduction line names the scores it covers (BMAD's wording). */
 const LEVEL_SCORES: Readonly<Record<RiskLevel, string>> = {
@@ -23,7 +16,7 @@ const LEVEL_SCORES: Readonly<Record<RiskLevel, string>> = {
  * The register as a BMAD-style risk profile, every figure computed: importing it again gives the same
  * profile with no disagreements (test/unit/registerMarkdown.test.ts checks the round trip).
  */
-export function renderRegisterMarkdown(header: RegisterHeader, risks: readonly RegisterRisk[], profile: RegisterProfile): string {
+export function renderRegisterMarkdown(header: RegisterHeadline, risks: readonly RegisterRisk[], profile: RegisterProfile): string {
   const out: string[] = [];
   const heading = `Risk Profile: ${header.subject}`;
   out.push(`# ${heading}`, '');

@@ -4,12 +4,13 @@ import { createRegistersRepository, type RegisterRecord, type RegistersRepositor
 import { createRiskFact } from '../domain/riskFact.js';
 import { emptyLevelCounts, gateOf, GATES, overallScore, riskLevel, type Gate, type LevelCounts, type RegisterRisk } from '../domain/riskRegister.js';
 import { computeProfile, type RegisterProfile } from '../domain/riskRegisterProfile.js';
+import type { RegisterHeadline } from '../domain/riskRegisterStated.js';
 import { notFound, WardenError } from '../errors.js';
 import type { EventBus } from '../risk/eventBus.js';
 import type { RiskLogger } from '../risk/riskLogger.js';
 import { createPortfolioEvaluator, type PortfolioEvaluator } from '../workers/portfolio.pool.js';
 import { computePortfolio, type Portfolio } from './registerPortfolio.js';
-import { renderRegisterMarkdown, type RegisterHeader } from './registerMarkdownExport.js';
+import { renderRegisterMarkdown } from './registerMarkdownExport.js';
 import { parseRegisterMarkdown } from './registerMarkdownImport.js';
 import { toRegisterView, type RegisterSummary, type RegisterView } from './registerViews.js';
 
@@ -22,9 +23,9 @@ export interface RegisterDetail {
 
 export type RegisterImportResult =
   | ({ stored: true } & RegisterDetail)
-  | { stored: false; register: RegisterHeader; risks: RegisterRisk[]; profile: RegisterProfile };
+  | { stored: false; register: RegisterHeadline; risks: RegisterRisk[]; profile: RegisterProfile };
 
-export interface NewRegisterInput extends RegisterHeader {
+export interface NewRegisterInput extends RegisterHeadline {
   risks: RegisterRisk[];
 }
 
