@@ -28,6 +28,11 @@ export interface Scenario {
   run(ctx: BenchContext): Promise<Metric[]>;
 }
 
+/** A duration metric in milliseconds (lower is better); a missing value shows as NaN, not as 0. */
+export function msMetric(name: string, value: number | undefined, target?: Metric['target']): Metric {
+  return { name, value: value ?? Number.NaN, unit: 'ms', better: 'lower', ...(target ? { target } : {}) };
+}
+
 /** Lets a scenario file run alone: `npx tsx bench/scenarios/x.ts`. */
 export async function runStandalone(scenario: Scenario): Promise<void> {
   const ctx: BenchContext = {

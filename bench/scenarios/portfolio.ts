@@ -16,7 +16,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { createRegisterService, type RegisterService } from '../../src/registers/registerService.js';
 import { silentRiskLogger } from '../../src/risk/riskLogger.js';
 import { seedRegisterPortfolio } from '../../test/fixtures/registerPortfolioSeed.js';
-import { isMain, runStandalone, type BenchContext, type Metric, type Scenario } from '../lib/scenario.js';
+import { isMain, runStandalone, type BenchContext, type Metric, type Scenario, msMetric } from '../lib/scenario.js';
 
 type Numbers = Record<string, number>;
 
@@ -85,27 +85,20 @@ async function measure(ctx: BenchContext): Promise<Numbers> {
   }
 }
 
-const ms = (name: string, value: number | undefined, target?: Metric['target']): Metric => ({
-  name,
-  value: value ?? Number.NaN,
-  unit: 'ms',
-  better: 'lower',
-  ...(target ? { target } : {}),
-});
 
 function toMetrics(n: Numbers): Metric[] {
   return [
     { name: 'registers', value: n.registers ?? Number.NaN, unit: 'registers' },
     { name: 'risks', value: n.risks ?? Number.NaN, unit: 'risks' },
-    ms('portfolio, pool (median)', n.poolMs, { op: '<=', value: 1000, label: 'portfolio target' }),
-    ms('portfolio, pool (slowest)', n.poolMaxMs),
-    ms('portfolio, pool, first call (threads start)', n.poolFirstMs),
-    ms('portfolio, main thread (median)', n.threadMs),
-    ms('event-loop lag p99 during portfolio, pool', n.poolLagP99Ms, { op: '<=', value: 20, label: 'portfolio target' }),
-    ms('event-loop lag max during portfolio, pool', n.poolLagMaxMs),
-    ms('event-loop lag p99 during portfolio, main thread', n.threadLagP99Ms),
-    ms('event-loop lag p99, idle (noise floor)', n.idleLagP99Ms),
-    ms('seed (not part of the measurement)', n.seedMs),
+    msMetric('portfolio, pool (median)', n.poolMs, { op: '<=', value: 1000, label: 'portfolio target' }),
+    msMetric('portfolio, pool (slowest)', n.poolMaxMs),
+    msMetric('portfolio, pool, first call (threads start)', n.poolFirstMs),
+    msMetric('portfolio, main thread (median)', n.threadMs),
+    msMetric('event-loop lag p99 during portfolio, pool', n.poolLagP99Ms, { op: '<=', value: 20, label: 'portfolio target' }),
+    msMetric('event-loop lag max during portfolio, pool', n.poolLagMaxMs),
+    msMetric('event-loop lag p99 during portfolio, main thread', n.threadLagP99Ms),
+    msMetric('event-loop lag p99, idle (noise floor)', n.idleLagP99Ms),
+    msMetric('seed (not part of the measurement)', n.seedMs),
   ];
 }
 

@@ -31,7 +31,7 @@ import { fillScanViews, readScanInputs } from '../../src/risk/scanInputs.js';
 import { createInlineScanEvaluator, createRiskScanPool, type ScanEvaluator } from '../../src/workers/riskScan.pool.js';
 import { ScanBuffer, type ScanViews } from '../../src/workers/riskScanBuffers.js';
 import { seedRiskScan } from '../../test/fixtures/riskScanSeed.js';
-import { isMain, runStandalone, type BenchContext, type Metric, type Scenario } from '../lib/scenario.js';
+import { isMain, runStandalone, type BenchContext, type Metric, type Scenario, msMetric } from '../lib/scenario.js';
 
 /** Measured numbers by name; turned into the harness's metrics (units, targets) by `toMetrics`. */
 type Numbers = Record<string, number>;
@@ -163,13 +163,6 @@ function fillSynthetic(views: ScanViews, users: number, projects: number) {
   }
 }
 
-const ms = (name: string, value: number | undefined, target?: Metric['target']): Metric => ({
-  name,
-  value: value ?? Number.NaN,
-  unit: 'ms',
-  better: 'lower',
-  ...(target ? { target } : {}),
-});
 
 function toMetrics(n: Numbers): Metric[] {
   return [
@@ -177,25 +170,25 @@ function toMetrics(n: Numbers): Metric[] {
     { name: 'projects', value: n.projects ?? Number.NaN, unit: 'projects' },
     { name: 'users with token usage today', value: n.usersWithUsage ?? Number.NaN, unit: 'users' },
     { name: 'users whose budget was read and evaluated', value: n.usersEvaluated ?? Number.NaN, unit: 'users' },
-    ms('whole scan, pool (steady state)', n.poolScanMs, { op: '<=', value: 1500, label: 'scan target' }),
-    ms('  read part, pool', n.poolReadMs),
-    ms('  evaluate part, pool', n.poolEvaluateMs),
-    ms('whole scan, no pool (steady state)', n.inlineScanMs),
-    ms('first scan (emits every seeded crossing)', n.firstScanMs),
+    msMetric('whole scan, pool (steady state)', n.poolScanMs, { op: '<=', value: 1500, label: 'scan target' }),
+    msMetric('  read part, pool', n.poolReadMs),
+    msMetric('  evaluate part, pool', n.poolEvaluateMs),
+    msMetric('whole scan, no pool (steady state)', n.inlineScanMs),
+    msMetric('first scan (emits every seeded crossing)', n.firstScanMs),
     { name: 'facts emitted by the first scan', value: n.firstScanEmitted ?? Number.NaN, unit: 'facts' },
-    ms('event-loop lag p99 during the first scan', n.firstScanLagP99Ms),
-    ms('event-loop lag p99 during scans, pool', n.poolLagP99Ms, { op: '<=', value: 20, label: 'scan target' }),
-    ms('event-loop lag max during scans, pool', n.poolLagMaxMs),
-    ms('event-loop lag p99 during scans, no pool', n.inlineLagP99Ms),
-    ms('event-loop lag p99, idle (noise floor)', n.idleLagP99Ms),
-    ms('evaluation alone, pool', n.evalPoolMs),
-    ms('evaluation alone, 1-thread pool', n.evalPool1Ms),
-    ms('evaluation alone, no pool', n.evalInlineMs),
+    msMetric('event-loop lag p99 during the first scan', n.firstScanLagP99Ms),
+    msMetric('event-loop lag p99 during scans, pool', n.poolLagP99Ms, { op: '<=', value: 20, label: 'scan target' }),
+    msMetric('event-loop lag max during scans, pool', n.poolLagMaxMs),
+    msMetric('event-loop lag p99 during scans, no pool', n.inlineLagP99Ms),
+    msMetric('event-loop lag p99, idle (noise floor)', n.idleLagP99Ms),
+    msMetric('evaluation alone, pool', n.evalPoolMs),
+    msMetric('evaluation alone, 1-thread pool', n.evalPool1Ms),
+    msMetric('evaluation alone, no pool', n.evalInlineMs),
     { name: 'evaluation speedup, pool vs one thread', value: n.evalSpeedup ?? Number.NaN, unit: '×', better: 'higher', target: { op: '>=', value: 1.5, label: 'scan target' } },
-    ms('evaluation alone, every user, pool', n.evalAllUsersPoolMs),
-    ms('evaluation alone, every user, no pool', n.evalAllUsersInlineMs),
+    msMetric('evaluation alone, every user, pool', n.evalAllUsersPoolMs),
+    msMetric('evaluation alone, every user, no pool', n.evalAllUsersInlineMs),
     { name: 'evaluation speedup, every user', value: n.evalAllUsersSpeedup ?? Number.NaN, unit: '×', better: 'higher' },
-    ms('seed (not part of the scan)', n.seedMs),
+    msMetric('seed (not part of the scan)', n.seedMs),
   ];
 }
 
