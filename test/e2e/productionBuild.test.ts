@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWardenClient } from '../../src/client.js';
 import type { JobEvent } from '../../src/redis/jobEvent.js';
-import { TEST_SECRET } from '../helpers/testApp.js';
+import { spawnedServerEnv } from '../helpers/testApp.js';
 import { useTestDb } from '../helpers/testDb.js';
 import { useTestRedis } from '../helpers/testRedis.js';
 
@@ -29,17 +29,8 @@ const env: NodeJS.ProcessEnv = {
   HOME: process.env.HOME,
   // No loader inherited: the built server must run on Node alone.
   NODE_OPTIONS: '',
-  DATABASE_URL: `${db.url}?search_path=${db.schema}`,
-  REDIS_URL: redis.url,
-  WARDEN_KEY_PREFIX: redis.prefix,
-  WARDEN_SECRET: TEST_SECRET,
+  ...spawnedServerEnv(db, redis),
   NODE_ENV: 'production',
-  HOST: '127.0.0.1',
-  PORT: '0',
-  LOG_LEVEL: 'warn',
-  WARDEN_STEP_MS: '5',
-  WARDEN_CHECKS_FAIL_RATE: '0',
-  WARDEN_RISK_SCAN_SECONDS: '0',
   WARDEN_RISK_SCAN_THREADS: '1',
 };
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TEST_SECRET } from '../helpers/testApp.js';
+import { spawnedServerEnv } from '../helpers/testApp.js';
 import { useTestDb } from '../helpers/testDb.js';
 import { useTestRedis } from '../helpers/testRedis.js';
 
@@ -36,16 +36,7 @@ afterAll(() => {
 
 const env: NodeJS.ProcessEnv = {
   ...process.env,
-  DATABASE_URL: `${db.url}?search_path=${db.schema}`,
-  REDIS_URL: redis.url,
-  WARDEN_KEY_PREFIX: redis.prefix,
-  WARDEN_SECRET: TEST_SECRET,
-  HOST: '127.0.0.1',
-  PORT: '0',
-  LOG_LEVEL: 'warn',
-  WARDEN_STEP_MS: '5',
-  WARDEN_CHECKS_FAIL_RATE: '0',
-  WARDEN_RISK_SCAN_SECONDS: '0',
+  ...spawnedServerEnv(db, redis),
 };
 
 interface Block {

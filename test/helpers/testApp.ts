@@ -11,6 +11,26 @@ import type { TierName } from '../../src/domain/tiers.js';
 import { useTestDb, type TestDb } from './testDb.js';
 import { useTestRedis, type TestRedis } from './testRedis.js';
 
+/**
+ * The environment of a Warden server a test starts as its own process, on the test's schema and key
+ * prefix: any free port on loopback, short demo steps whose checks always pass (a job's events are known
+ * exactly), no periodic risk scan.
+ */
+export function spawnedServerEnv(db: Pick<TestDb, 'url' | 'schema'>, redis: Pick<TestRedis, 'url' | 'prefix'>): NodeJS.ProcessEnv {
+  return {
+    DATABASE_URL: `${db.url}?search_path=${db.schema}`,
+    REDIS_URL: redis.url,
+    WARDEN_KEY_PREFIX: redis.prefix,
+    WARDEN_SECRET: TEST_SECRET,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    WARDEN_STEP_MS: '5',
+    WARDEN_CHECKS_FAIL_RATE: '0',
+    WARDEN_RISK_SCAN_SECONDS: '0',
+  };
+}
+
 /** The signing secret of every test app. */
 export const TEST_SECRET = 'test-secret-please-ignore-0123456789';
 
