@@ -57,9 +57,10 @@ async function run(ctx: BenchContext): Promise<Metric[]> {
       ['jobs.get', () => repo.getJob(owner, someJob?.id ?? '')],
       ['sweep: stale runnable (limit 100)', () => queries.findStaleRunnable(now, 100)],
       ['sweep: over age (limit 100)', () => queries.findOverAge(now, 100)],
-      ['sweep: due scheduled (limit 100, read only)', () => env.sql`select id from jobs where status = 'scheduled' and scheduled_for <= ${new Date(now + 3_600_000)} order by scheduled_for limit 100`],
+      // The scheduler's claim: the first call holds the jobs due within the hour, later ones find none due.
+      ['sweep: due scheduled (limit 100)', () => queries.claimDueScheduled(now + 3_600_000, now + 7_200_000, 100)],
       ["a user's newest unfinished job", () => queries.currentIterations(owner)],
-      ['rebuild: every runnable job', () => env.sql`select id, tier from jobs where finished_at is null and status in ('queued', 'starting', 'scaffold', 'code', 'deps', 'checks') and not awaiting_confirmation order by created_at, id`],
+      ['rebuild: every runnable job', () => queries.findRunnableToRequeue({ all: true, staleBefore: now })],
     ];
     const metrics: Metric[] = [];
     for (const [name, call] of cases) {

@@ -29,6 +29,12 @@ export interface JobRuntimeQueries {
   reschedule(jobId: string, seq: number, scheduledFor: Instant): Promise<boolean>;
   /** Runnable jobs untouched since `before` (not awaiting confirmation), oldest first: orphan candidates. */
   findStaleRunnable(before: Instant, limit: number): Promise<{ id: string; tier: string }[]>;
+  /**
+   * The jobs a hot-state rebuild queues: every runnable one (not paused, not scheduled) when `all`, else
+   * the queued ones and those untouched since `staleBefore` (a live process may still hold the others);
+   * in admission order.
+   */
+  findRunnableToRequeue(options: { all: boolean; staleBefore: Instant }): Promise<{ id: string; tier: string }[]>;
   /** Jobs not finished and created before `before` (max-age sweep), oldest first. */
   findOverAge(before: Instant, limit: number): Promise<string[]>;
   /**
@@ -150,6 +156,15 @@ export function createJobRuntimeQueries(sql: Sql): JobRuntimeQueries {
           and updated_at < ${instantSchema.parse(before)}
         order by updated_at
         limit ${limitSchema.parse(limit)}`;
+      return rows.map((r) => idTierSchema.parse(r));
+    },
+
+    async findRunnableToRequeue({ all, staleBefore }) {
+      const rows = await sql`
+        select id, tier from jobs
+        where finished_at is null and status in ${sql(RUNNABLE)} and not awaiting_confirmation
+          and (${all} or status = 'queued' or updated_at <= ${instantSchema.parse(staleBefore)})
+        order by created_at, id`;
       return rows.map((r) => idTierSchema.parse(r));
     },
 

@@ -2,7 +2,7 @@ import { clipReason, type JobStatus } from '../../actors/jobTransitions.js';
 import { arrayLiteral } from './arrayLiteral.js';
 import type { Sql, TransactionSql } from './client.js';
 import { PROJECT_RULE_BITS } from '../domain/riskRules.js';
-import type { Instant } from './instant.js';
+import { toEpochMs, type Instant } from './instant.js';
 
 /**
  * One accepted transition of one job, as the runtime hands it to the group committer. Besides the
@@ -55,13 +55,6 @@ export type TransitionOutcome =
       currentSeq: number | null;
       currentStatus: JobStatus | null;
     };
-
-/** Epoch milliseconds of an instant, without building a Date when it already is one. */
-function epochMs(at: Instant): number {
-  const ms = typeof at === 'number' ? at : typeof at === 'string' ? Date.parse(at) : at.getTime();
-  if (!Number.isFinite(ms)) throw new Error(`recordTransitions: not a valid instant: ${String(at)}`);
-  return ms;
-}
 
 /** A job's records in the batch: its indices in seq order, and how many of them follow each other. */
 interface JobGroup {
@@ -138,7 +131,7 @@ function statementArrays(records: readonly TransitionWrite[], groups: readonly J
     let last = first;
     for (let k = 0; k < g.chained; k++) {
       const r = records[g.order[k] as number] as TransitionWrite;
-      const at = epochMs(r.at);
+      const at = toEpochMs(r.at);
       row.jobId.push(r.jobId);
       row.seq.push(r.seq);
       row.from.push(r.fromStatus);
@@ -170,7 +163,7 @@ function statementArrays(records: readonly TransitionWrite[], groups: readonly J
     job.snapshot.push(snapshot === null ? null : snapshot.snapshot);
     job.machineVersion.push(snapshot?.machineVersion ?? null);
     job.hasScheduledFor.push(scheduled !== null);
-    job.scheduledForMs.push(scheduled?.scheduledFor == null ? null : epochMs(scheduled.scheduledFor));
+    job.scheduledForMs.push(scheduled?.scheduledFor == null ? null : toEpochMs(scheduled.scheduledFor));
     job.hasQueueScore.push(score !== null);
     job.queueScore.push(score?.queueScore ?? null);
   }

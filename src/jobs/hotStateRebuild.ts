@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { utcDate, type Clock } from '../clock.js';
 import type { Sql } from '../db/client.js';
 import { readDailyCounts } from '../db/dailyUsageRepository.js';
+import { createJobRuntimeQueries } from '../db/jobRuntimeQueries.js';
 import { nextAverage } from '../domain/waitEstimate.js';
 import { resolveTier, type TierTable } from '../domain/tiers.js';
 import type { ClaimStore } from '../redis/claimStore.js';
@@ -51,16 +52,12 @@ export function createHotStateRebuild(options: {
   singleProcess: boolean;
 }): HotStateRebuild {
   const { sql, stores, clock, tiers } = options;
+  const queries = createJobRuntimeQueries(sql);
   let known: string | undefined;
 
   const rebuild = async (): Promise<RebuildSummary> => {
     const now = clock.now();
-    const staleBefore = new Date(now - options.leaseMs).toISOString();
-    const runnable = await sql<{ id: string; tier: string }[]>`
-      select id, tier from jobs
-      where finished_at is null and status in ('queued', 'starting', 'scaffold', 'code', 'deps', 'checks') and not awaiting_confirmation
-        and (${options.singleProcess} or status = 'queued' or updated_at <= ${staleBefore}::timestamptz)
-      order by created_at, id`;
+    const runnable = await queries.findRunnableToRequeue({ all: options.singleProcess, staleBefore: now - options.leaseMs });
     // Tier first (higher boost runs first), admission order within it: the sort is stable.
     const ordered = runnable
       .map((job) => ({ id: job.id, boost: resolveTier(tiers, job.tier).queueBoost }))
