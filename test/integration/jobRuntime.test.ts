@@ -230,6 +230,26 @@ describe('job runtime', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('commits a job\'s start and its way on to scaffold in one transaction, each published in order', async () => {
+    const seeded = await seedOwners(db.sql, ['partner'], 1);
+    const [owner] = seeded.users as [JobOwner];
+    const t = await startTestRuntime({ redis: redis.redis, keys: freshKeys(), sql: db.sql, config: { workers: 1 } });
+    const log = createJobEventLog();
+    const unsubscribe = await t.stores.events.subscribeAll(log.listener);
+    const { jobId } = await t.runtime.service.submit(owner, { projectId: seeded.projects[0]?.id ?? '', goal: 'one write' });
+    await log.waitFor((e) => e.jobId === jobId && e.status === 'ready');
+
+    // `starting` has no step: nothing can happen between it and scaffold, so one commit holds both.
+    const rows = await db.sql<{ seq: number; tx: string }[]>`select seq, xmin::text as tx from job_transitions where job_id = ${jobId} order by seq`;
+    const txOf = (seq: number) => rows.find((r) => r.seq === seq)?.tx;
+    expect(txOf(2)).toBeDefined();
+    expect(txOf(2)).toBe(txOf(3));
+    expect(new Set(rows.map((r) => r.tx)).size).toBe(rows.length - 1);
+    expect((log.byJob.get(jobId) ?? []).map((e) => `${e.seq}:${e.status}`)).toEqual(['1:queued', '2:starting', '3:scaffold', '4:code', '5:deps', '6:checks', '7:ready']);
+    await unsubscribe();
+    await t.close();
+  });
+
   it('abandons a step that outlasts the grace period and hands the job back at its last transition', async () => {
     const seeded = await seedOwners(db.sql, ['partner'], 1);
     const [owner] = seeded.users as [JobOwner];
