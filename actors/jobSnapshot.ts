@@ -30,9 +30,16 @@ const machineSnapshotSchema = z.looseObject({
 
 const jobIdSchema = z.object({ context: z.object({ jobId: z.string() }) });
 
-/** The actor's snapshot, ready to be stored as JSON with the machine version. */
+/**
+ * The actor's snapshot, ready to be stored as JSON with the machine version: what XState's
+ * getPersistedSnapshot gives for this machine, built directly. The machine invokes nothing, has no history
+ * states and keeps plain values in its context, so there is nothing to convert; XState's generic version
+ * (an object rest over ten keys, a walk of the context looking for actor refs) cost ~3 µs more per
+ * transition in the bench. A test holds the two equal, to the JSON text, in every reachable state.
+ */
 export function persistJobSnapshot(actor: JobActor): PersistedJobSnapshot {
-  return { version: JOB_MACHINE_VERSION, snapshot: actor.getPersistedSnapshot() };
+  const { status, output, error, value, context } = actor.getSnapshot();
+  return { version: JOB_MACHINE_VERSION, snapshot: { status, output, error, value, historyValue: {}, context, children: {} } };
 }
 
 /**

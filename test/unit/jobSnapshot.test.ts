@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { JOB_MACHINE_VERSION, jobLifecycleMachine, jobStatusOf, type TransitionRecord } from '../../actors/jobLifecycle.machine.js';
 import { persistJobSnapshot, restoreJobActor } from '../../actors/jobSnapshot.js';
 import { sendJobEvent } from '../../actors/sendJobEvent.js';
 import { isWardenError, type WardenErrorCode } from '../../src/errors.js';
-import { TO_CHECKS, drive, recordingMachine, startJob } from '../helpers/jobHarness.js';
+import { EVENT_CATALOGUE, TO_CHECKS, drive, recordingMachine, startJob } from '../helpers/jobHarness.js';
 
 const fixture: unknown = JSON.parse(readFileSync(new URL('../fixtures/jobSnapshot.v1.json', import.meta.url), 'utf8'));
 
@@ -28,6 +29,22 @@ function expectRefused(persisted: unknown, code: WardenErrorCode): unknown {
 }
 
 describe('persistJobSnapshot / restoreJobActor', () => {
+  it('persists exactly what XState\'s getPersistedSnapshot gives, to the JSON text, in every reachable state', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.array(fc.constantFrom(...EVENT_CATALOGUE), { maxLength: 40 }), (depth, events) => {
+        const { actor } = startJob(depth);
+        for (const event of [undefined, ...events]) {
+          if (event) sendJobEvent(actor, event);
+          const ours = persistJobSnapshot(actor).snapshot;
+          const xstate = actor.getPersistedSnapshot();
+          expect(JSON.stringify(ours)).toBe(JSON.stringify(xstate));
+          expect(ours).toEqual(xstate);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('round-trips through JSON and the restored job carries on from where it was', () => {
     const { actor } = startJob(3, 'job-7');
     drive(actor, TO_CHECKS.slice(0, 4));
