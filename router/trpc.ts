@@ -5,6 +5,7 @@ import { unavailableErrorOf } from '../src/unavailable.js';
 import type { AuthUser, Context } from './context.js';
 import { issuesOf, toTRPCError, TRPC_CODE_OF, wardenErrorOf, type WireIssue } from './errorMapping.js';
 import { findNulPaths, nulInputError } from './nulCharacters.js';
+import { reauthenticatedStream } from './reauthenticatedStream.js';
 import { createStreamLimiter, releasingStream, type StreamLimiter } from './streamLimiter.js';
 
 /** Per-procedure metadata; `description` is what the inspector and docs show. */
@@ -186,7 +187,9 @@ const authenticated = t.middleware(async ({ ctx, next, getRawInput, type, signal
     const warden = err instanceof WardenError ? err : unavailableErrorOf(err);
     return warden ? mapWardenError(ctx, getTRPCErrorFromUnknown(warden)) : err;
   };
-  return { ...result, data: releasingStream(result.data, release, signal, mapStreamError) };
+  const { reauthenticateStreamsMs } = ctx.services.config.http;
+  const checked = reauthenticatedStream(result.data, () => authenticate(ctx), reauthenticateStreamsMs);
+  return { ...result, data: releasingStream(checked, release, signal, mapStreamError) };
 });
 
 /** Anyone: health-style procedures. */
@@ -196,5 +199,11 @@ export const authedProcedure = t.procedure.use(authenticated);
 /** An authenticated admin (token with `role: "admin"` for a user whose stored flag says admin). */
 export const adminProcedure = authedProcedure.use(async ({ ctx, next }) => {
   if (ctx.user.role !== 'admin') throw new WardenError('FORBIDDEN', 'admin only', {});
-  return next();
+  const result = await next();
+  if (!result.ok) return result;
+  // An admin stream (the inspector's) ends once its user is no longer admin, not only when the token goes.
+  const stillAdmin = async () => {
+    if ((await authenticate(ctx)).role !== 'admin') throw new WardenError('FORBIDDEN', 'admin only', {});
+  };
+  return { ...result, data: reauthenticatedStream(result.data, stillAdmin, ctx.services.config.http.reauthenticateStreamsMs) };
 });

@@ -49,6 +49,7 @@ const envSchema = z.object({
   WARDEN_HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   WARDEN_MAX_CONNECTIONS: z.coerce.number().int().min(0).default(1_000),
   WARDEN_MAX_STREAMS_PER_USER: z.coerce.number().int().min(0).default(20),
+  WARDEN_STREAM_REAUTH_MS: z.coerce.number().int().min(0).default(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -104,6 +105,8 @@ export interface WardenConfig {
     maxConnections: number;
     /** Open SSE subscriptions per user per process; the next is refused TOO_MANY_STREAMS. 0 = no cap. */
     maxStreamsPerUser: number;
+    /** An open subscription's caller is checked again this often; a revoked one's stream ends. 0 = never. */
+    reauthenticateStreamsMs: number;
   };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -170,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       requestTimeoutMs: e.WARDEN_HTTP_REQUEST_TIMEOUT_MS,
       maxConnections: e.WARDEN_MAX_CONNECTIONS,
       maxStreamsPerUser: e.WARDEN_MAX_STREAMS_PER_USER,
+      reauthenticateStreamsMs: e.WARDEN_STREAM_REAUTH_MS,
     },
     logLevel: e.LOG_LEVEL,
   };

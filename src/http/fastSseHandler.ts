@@ -198,7 +198,10 @@ export function createFastSseHandler(options: FastSseHandlerOptions): FastSseHan
     } finally {
       clearTimeout(pingTimer);
       res.off('close', onClose);
-      if (abort.signal.aborted) stopIterator();
+      // However the stream stopped (ended, failed, client gone), the procedure's signal says so: a
+      // generator still waiting for its next value (a stream ended from outside) wakes and cleans up.
+      abort.abort();
+      stopIterator();
       if (open()) res.end();
     }
   }
