@@ -1,4 +1,5 @@
 import { isWardenError } from '../src/errors.js';
+import { isAsyncIterable } from './streamLimiter.js';
 
 /**
  * A subscription's stream that ends once its caller may no longer see it. The caller was checked when the
@@ -62,8 +63,4 @@ export function reauthenticatedStream(data: unknown, check: () => Promise<unknow
       };
     },
   };
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
