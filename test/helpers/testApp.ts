@@ -13,7 +13,7 @@ import { useTestRedis, type TestRedis } from './testRedis.js';
 
 /**
  * The environment of a Warden server a test starts as its own process, on the test's schema and key
- * prefix: any free port on loopback, short demo steps whose checks always pass (a job's events are known
+ * prefix: a free port on loopback, short demo steps whose checks always pass (a job's events are known
  * exactly), no periodic risk scan.
  */
 export function spawnedServerEnv(db: Pick<TestDb, 'url' | 'schema'>, redis: Pick<TestRedis, 'url' | 'prefix'>): NodeJS.ProcessEnv {
