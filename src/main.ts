@@ -1,7 +1,8 @@
 /**
  * `npm start`: Warden in one process. With DATABASE_URL and REDIS_URL set it uses those servers; without
  * them it starts the embedded default (a real PostgreSQL from npm binaries, the in-process Redis
- * stand-in) and says so. SIGTERM/SIGINT shut down gracefully; a second signal exits at once.
+ * stand-in) and says so. SIGTERM/SIGINT shut down gracefully; a second signal, a second or more later,
+ * exits at once.
  */
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,8 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embeddedPostg
 import { createLogger } from './log.js';
 
 const FORCE_EXIT_AFTER_MS = 30_000;
+/** A signal this soon after the first is the same one relayed by a wrapper; only a later one exits at once. */
+const REPEAT_WINDOW_MS = 1_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -30,13 +33,16 @@ async function main(): Promise<void> {
   process.stdout.write(banner(config, address.url, embedded));
   log.info({ url: address.url, stores: app.stores.kind, embeddedPostgres: Boolean(embedded) }, 'warden started');
 
-  let stopping = false;
+  let stoppingSince: number | null = null;
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince !== null) {
+      // The same Ctrl-C again: the terminal signals the whole process group, and npm and tsx relay it to
+      // the server as well (tsx when the server has not told it within 30 ms that it got it).
+      if (performance.now() - stoppingSince < REPEAT_WINDOW_MS) return;
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = performance.now();
     log.info({ signal }, 'shutting down');
     setTimeout(() => {
       log.error('graceful shutdown took too long: exiting');
