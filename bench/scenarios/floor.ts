@@ -10,6 +10,7 @@ import os from 'node:os';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import { quantile } from '../lib/soakStats.js';
 import { isMain, msMetric, runStandalone, type BenchContext, type Metric, type Scenario } from '../lib/scenario.js';
 
 const ROUND_TRIPS = 2_000;
@@ -34,9 +35,7 @@ async function roundTrips(call: () => Promise<unknown>): Promise<{ p50: number; 
     await call();
     times.push(performance.now() - started);
   }
-  times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(times.length * q))] ?? Number.NaN;
-  return { p50: at(0.5), p99: at(0.99), max: times.at(-1) ?? Number.NaN };
+  return { p50: quantile(times, 0.5), p99: quantile(times, 0.99), max: quantile(times, 1) };
 }
 
 /** CPU ms each of `count` loops took, run at once. */
