@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { openBenchEnv, waitForTerminal, waitForUnfinished, type BenchEnv } from '../lib/benchEnv.js';
 import { cpuMsPer, sampleCpu } from '../lib/processCpu.js';
+import { quantile } from '../lib/soakStats.js';
 import { isMain, runStandalone, type BenchContext, type Metric, type Scenario } from '../lib/scenario.js';
 
 /**
@@ -110,11 +111,7 @@ async function startWorker(ctx: BenchContext, schema: string, prefix: string): P
 
 /** Each figure's median over the runs (each on its own, so the result need not be one of the runs). */
 function medianRun(runs: readonly Run[]): Run {
-  const median = (pick: (run: Run) => number) => {
-    const sorted = runs.map(pick).sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
-  };
+  const median = (pick: (run: Run) => number) => quantile(runs.map(pick), 0.5);
   return {
     jobsPerSecond: median((r) => r.jobsPerSecond),
     transitionsPerSecond: median((r) => r.transitionsPerSecond),
