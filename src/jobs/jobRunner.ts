@@ -131,7 +131,7 @@ export function hostJob(
         // `starting` has no step: its way on to scaffold goes into the same commit (one write, one publish
         // for the two), and both are durable before the scaffold step starts.
         if (sent.accepted && event.type === 'START') sent = session.send({ type: 'BEGIN' });
-        if (!sent.accepted) throw new Error(`job ${claim.jobId}: ${event.type} refused in ${sent.rejection.from}`);
+        if (!sent.accepted) throw new Error(`job ${claim.jobId}: ${sent.rejection.event} refused in ${sent.rejection.from}`);
         const result = await deps.recorder.record(session.ref, session.takePending(deps.clock.now()));
         published = result.published;
         if (!result.applied) {
