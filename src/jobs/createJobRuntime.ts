@@ -20,6 +20,7 @@ import { createJobService, type JobService } from './jobService.js';
 import type { ActorInspector } from './jobSession.js';
 import { createHotStateRebuild, type RebuildSummary } from './hotStateRebuild.js';
 import { createPeriodic, type Periodic } from './periodic.js';
+import { createHandBackBacklog } from './handBackBacklog.js';
 import { createPublishBacklog } from './publishBacklog.js';
 import { createRecovery } from './recovery.js';
 import { createScheduler } from './scheduler.js';
@@ -153,6 +154,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     },
   });
   const backlog = createPublishBacklog({ publisher, onError: (error, context) => onError(error, { jobId: context.jobId, during: 'publish catch-up' }) });
+  const handBacks = createHandBackBacklog({ claims: stores.claims, onError: (error, context) => onError(error, { jobId: context.jobId, during: 'hand back' }) });
   const recorder = createTransitionRecorder({
     jobs: options.commitSql ? createJobsRepository(options.commitSql) : jobs,
     publisher,
@@ -177,6 +179,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
       stores,
       recordTokens: (userId, tokens) => addDailyTokens(sql, userId, clock.now(), tokens),
       pausedMs: (jobId) => queries.pausedMs(jobId),
+      handBacks,
       stepHandlers: options.stepHandlers ?? createDemoStepHandlers({ stepMs: config.stepMs, checksFailRate: config.checksFailRate, random }),
       tiers: config.tiers,
       clock,
@@ -266,6 +269,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     // A missing or changed epoch means Redis came back empty: rebuild it from the record.
     createPeriodic(checkHotState, options.hotStateCheckMs ?? 2_000, periodicError('hot state rebuild')),
     createPeriodic(async () => void (backlog.size() > 0 && (await backlog.flush())), 1_000, periodicError('publish catch-up')),
+    createPeriodic(async () => void (handBacks.size() > 0 && (await handBacks.flush())), 1_000, periodicError('hand back')),
     createPeriodic(async () => void (await recovery.reclaimExpired()), clamp(leaseMs / 4, 250, 15_000), periodicError('reclaim')),
     createPeriodic(async () => void (await recovery.requeueOrphans()), clamp(leaseMs, 1_000, 60_000), periodicError('orphans')),
     createPeriodic(async () => void (await scheduler.releaseDue()), options.schedulerIntervalMs ?? 1_000, periodicError('release')),

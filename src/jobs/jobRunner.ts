@@ -7,6 +7,7 @@ import { resolveTier, TOKEN_LIMIT_MESSAGE, tokenBudget, type TierTable } from '.
 import { isWardenError } from '../errors.js';
 import type { ClaimRef, FinishedDuration } from '../redis/claimStore.js';
 import type { HotStores } from '../redis/hotStores.js';
+import type { HandBackBacklog } from './handBackBacklog.js';
 import { openJobSession, type ActorInspector, type JobSession } from './jobSession.js';
 import { runStep } from './runStep.js';
 import type { StepHandlers } from './stepHandlers.js';
@@ -28,6 +29,8 @@ export interface JobRunnerDeps {
   clock: Clock;
   inspect?: ActorInspector;
   onError: (error: unknown, context: { jobId: string; during: string }) => void;
+  /** Where a job goes whose hand-back failed (Redis unreachable), to be handed back when Redis answers. */
+  handBacks?: Pick<HandBackBacklog, 'add'>;
 }
 
 /**
@@ -163,7 +166,11 @@ export function hostJob(
       deps.onError(error, { jobId: claim.jobId, during: 'run' });
       if (lost) return 'lost';
       // Back to the queue: whoever takes it resumes from the last persisted transition.
-      await release(true).catch((err: unknown) => deps.onError(err, { jobId: claim.jobId, during: 'hand back' }));
+      await release(true).catch((err: unknown) => {
+        deps.onError(err, { jobId: claim.jobId, during: 'hand back' });
+        // Redis is unreachable: this process hands the job back once it answers, not a lease later.
+        deps.handBacks?.add(claim, resolveTier(deps.tiers, row.tier).queueBoost);
+      });
       return 'handed_back';
     } finally {
       session?.stop();
