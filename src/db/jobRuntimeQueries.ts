@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { arrayLiteral } from './arrayLiteral.js';
 import type { Sql } from './client.js';
 import { instantSchema, type Instant } from './instant.js';
 import { jobRowSchema, type JobRow } from './jobRows.js';
@@ -10,6 +11,8 @@ export interface JobToRun {
   job: JobRow;
   /** The owner's token budget override (null: the tier's budget). */
   tokenBudgetOverride: number | null;
+  /** The reason of a pending request to fail the job (cancel, max age), or null. */
+  failRequest: string | null;
 }
 
 /** The few rows of the runtime that are not plain repository reads: loading, scheduling, sweeping. */
@@ -42,13 +45,21 @@ export interface JobRuntimeQueries {
    * recorded as checks → checks transitions, alternating, so it is the sum of (confirm − pause) pairs.
    */
   pausedMs(jobId: string): Promise<number>;
+  /**
+   * Keeps a request to fail an unfinished job (the first reason stays): the durable copy of what Redis
+   * holds for the job's host. False when the job is missing or finished.
+   */
+  recordFailRequest(jobId: string, reason: string): Promise<boolean>;
+  /** The pending fail requests of these jobs (unfinished ones only), by job id. */
+  failRequests(jobIds: readonly string[]): Promise<Map<string, string>>;
   /** The owner's newest unfinished job's iteration state, or null when none. */
   currentIterations(ownerId: string): Promise<{ tier: string; iteration: number; confirmations: number } | null>;
 }
 
 const limitSchema = z.number().int().min(1).max(10_000);
 const uuidSchema = z.uuid();
-const overrideSchema = z.object({ owner_token_budget_override: z.number().int().nullable() });
+const ownerAndRequestSchema = z.object({ owner_token_budget_override: z.number().int().nullable(), fail_request: z.string().nullable() });
+const failRequestSchema = z.object({ id: z.string(), fail_request: z.string() });
 const idTierSchema = z.object({ id: z.string(), tier: z.string() });
 const idSchema = z.object({ id: z.string() });
 const iterationsSchema = z.object({ tier: z.string(), iteration: z.number().int(), confirmations: z.number().int() });
@@ -108,7 +119,8 @@ export function createJobRuntimeQueries(sql: Sql): JobRuntimeQueries {
         where j.id in ${sql(ids)}`;
       for (const row of rows) {
         const job = jobRowSchema.parse(row);
-        found.set(job.id, { job, tokenBudgetOverride: overrideSchema.parse(row).owner_token_budget_override });
+        const extra = ownerAndRequestSchema.parse(row);
+        found.set(job.id, { job, tokenBudgetOverride: extra.owner_token_budget_override, failRequest: extra.fail_request });
       }
     }
     return jobIds.map((id) => found.get(id) ?? null);
@@ -121,6 +133,30 @@ export function createJobRuntimeQueries(sql: Sql): JobRuntimeQueries {
     },
 
     loadJobsToRun,
+
+    async recordFailRequest(jobId, reason) {
+      if (!uuidSchema.safeParse(jobId).success) return false;
+      const rows = await sql`
+        update jobs set fail_request = coalesce(fail_request, ${reason})
+        where id = ${jobId} and finished_at is null
+        returning id`;
+      return rows.length > 0;
+    },
+
+    async failRequests(jobIds) {
+      const ids = jobIds.filter((id) => uuidSchema.safeParse(id).success);
+      const found = new Map<string, string>();
+      for (let i = 0; i < ids.length; i += MAX_KEYS_PER_QUERY) {
+        const rows = await sql`
+          select id::text as id, fail_request from jobs
+          where id = any(${arrayLiteral(ids.slice(i, i + MAX_KEYS_PER_QUERY))}::uuid[]) and fail_request is not null and finished_at is null`;
+        for (const row of rows) {
+          const { id, fail_request } = failRequestSchema.parse(row);
+          found.set(id, fail_request);
+        }
+      }
+      return found;
+    },
 
     async deleteJob(jobId) {
       const rows = await sql`delete from jobs where id = ${jobId} returning id`;

@@ -86,6 +86,8 @@ export interface JobRuntimeOptions {
   maxAgeIntervalMs?: number;
   /** How often the hot state's epoch is checked (default 2,000 ms). */
   hotStateCheckMs?: number;
+  /** How often the jobs hosted here are looked up for fail requests kept in PostgreSQL (default 2,000 ms). */
+  failRequestCheckMs?: number;
   /** The hot state was rebuilt from PostgreSQL (logged by the server). */
   onRebuilt?: (summary: RebuildSummary) => void;
   /** How long stop() lets running steps reach their transition before handing the jobs back (default 10 s). */
@@ -200,7 +202,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     onError,
   });
 
-  const failDeps = { ...stored, jobs, stores };
+  const failDeps = { ...stored, jobs, queries, stores };
   const service = createJobService({
     ...stored,
     jobs,
@@ -251,6 +253,15 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     onError,
   });
 
+  /**
+   * Fail requests of the jobs hosted here, as PostgreSQL keeps them: a host that missed the control
+   * message and whose Redis copy is gone (Redis came back empty) still fails the job at its next boundary.
+   */
+  const applyStoredFailRequests = async () => {
+    if (loop.hosted.size === 0) return;
+    for (const [jobId, reason] of await queries.failRequests([...loop.hosted.keys()])) loop.requestFail(jobId, reason);
+  };
+
   // During an outage every periodic task fails every time it runs: report that once a minute per task,
   // not once a second (the Redis connection's outage is logged once by its watch).
   const quietUntil = new Map<string, number>();
@@ -274,6 +285,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     createPeriodic(async () => void (await recovery.requeueOrphans()), clamp(leaseMs, 1_000, 60_000), periodicError('orphans')),
     createPeriodic(async () => void (await scheduler.releaseDue()), options.schedulerIntervalMs ?? 1_000, periodicError('release')),
     createPeriodic(async () => void (await scheduler.failOverAge()), options.maxAgeIntervalMs ?? 60_000, periodicError('max age')),
+    createPeriodic(applyStoredFailRequests, options.failRequestCheckMs ?? 2_000, periodicError('fail requests')),
   ];
   let unsubscribe: (() => Promise<void>) | null = null;
   let stopping: Promise<void> | null = null;

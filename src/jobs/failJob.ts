@@ -1,5 +1,6 @@
 import { isTerminal } from '../../actors/jobTransitions.js';
 import type { JobRow } from '../db/jobRows.js';
+import type { JobRuntimeQueries } from '../db/jobRuntimeQueries.js';
 import type { JobsRepository } from '../db/jobsRepository.js';
 import { resolveTier } from '../domain/tiers.js';
 import { WardenError, notFound } from '../errors.js';
@@ -11,6 +12,7 @@ export const CANCEL_REASON = 'Cancelled by owner';
 
 export interface FailJobDeps extends StoredJobDeps {
   jobs: Pick<JobsRepository, 'getJob'>;
+  queries: Pick<JobRuntimeQueries, 'recordFailRequest'>;
   stores: Pick<HotStores, 'queue' | 'events' | 'claims' | 'control'>;
 }
 
@@ -26,8 +28,8 @@ export interface FailJobOptions {
 /**
  * Fails a job with a reason from any process (cancel, max age). A job no worker holds — queued (taken out
  * of the queue first, atomically), scheduled (straight to failed, SPEC §2) or
- * paused for confirmation — is failed here, directly. A job a worker holds gets a durable fail request
- * and a control message: its host aborts the step and fails it at the boundary. A finished job refuses
+ * paused for confirmation — is failed here, directly. A job a worker holds gets a fail request (kept in
+ * PostgreSQL and Redis) and a control message: its host aborts the step and fails it at the boundary. A finished job refuses
  * with INVALID_TRANSITION. Returns the job's row as last read.
  */
 export async function failJob(deps: FailJobDeps, jobId: string, reason: string, options: FailJobOptions): Promise<JobRow> {
@@ -78,8 +80,13 @@ async function requestAndWait(deps: FailJobDeps, jobId: string, reason: string, 
   }
 }
 
-/** The durable request first, then the message: a host that misses the message finds the request. */
+/**
+ * The request first, then the message: a host that misses the message finds the request. PostgreSQL
+ * keeps the request (a host loading the job reads it; hosts look for their jobs' requests every few
+ * seconds), so Redis coming back empty does not lose it; Redis carries it to the host at once.
+ */
 async function requestFail(deps: FailJobDeps, jobId: string, reason: string): Promise<void> {
+  await deps.queries.recordFailRequest(jobId, reason);
   await deps.stores.claims.requestFail(jobId, reason);
   await deps.stores.control.publish({ type: 'fail', jobId, reason });
 }

@@ -92,6 +92,8 @@ export function hostJob(
       return 'skipped';
     }
     let row = loaded.job;
+    // PostgreSQL's copy of a fail request: Redis may have lost its own (it came back empty).
+    failReason ??= loaded.failRequest;
     let session: JobSession | null = null;
     try {
       for (;;) {
@@ -147,7 +149,7 @@ export function hostJob(
             return 'skipped';
           }
           row = reloaded.job;
-          failReason ??= await deps.stores.claims.failRequest(claim.jobId);
+          failReason ??= reloaded.failRequest ?? (await deps.stores.claims.failRequest(claim.jobId));
           session.stop();
           session = null;
           continue;

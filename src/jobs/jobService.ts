@@ -84,7 +84,7 @@ export interface JobService {
 export interface JobServiceDeps extends StoredJobDeps {
   jobs: JobsRepository;
   projects: Pick<ProjectsRepository, 'getProject'>;
-  queries: Pick<JobRuntimeQueries, 'deleteJob' | 'currentIterations'>;
+  queries: Pick<JobRuntimeQueries, 'deleteJob' | 'currentIterations' | 'recordFailRequest'>;
   stores: HotStores;
   publisher: TransitionPublisher;
   queueCap: number;

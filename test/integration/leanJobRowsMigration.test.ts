@@ -57,7 +57,8 @@ describe('migration 0009 on a database with existing jobs', () => {
     const ids = await seedAt0008();
     const before = await db.sql`select id, status, seq, created_at, snapshot::text as snapshot from jobs order by created_at`;
 
-    expect((await migrate(db.sql)).applied).toEqual(['0009_lean_job_rows']);
+    // Up to the current schema (later migrations too, e.g. 0010's fail_request column): the runtime below needs it.
+    expect((await migrate(db.sql)).applied[0]).toBe('0009_lean_job_rows');
 
     const after = await db.sql`select id, status, seq, created_at, snapshot::text as snapshot from jobs order by created_at`;
     expect(after.map((r) => ({ ...r, snapshot: JSON.parse(String(r.snapshot)) as unknown }))).toEqual(
